@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Create (or refresh) .venv with Python >= 3.12 and install treadwalk into it.
+#   scripts/bootstrap.sh          the app
+#   scripts/bootstrap.sh test     the app and what the tests need
+# Idempotent: a second run only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extra="${1:-}"
+
+find_python() {
+    local c v
+    for c in "${TREADWALK_PYTHON:-}" python3.13 python3.12 python3; do
+        [ -n "$c" ] || continue
+        if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            command -v "$c"; return 0
+        fi
+    done
+    # pyenv installs that are not active in this shell
+    if command -v pyenv >/dev/null 2>&1; then
+        for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9])(\.|$)' | sort -rV); do
+            c="$(pyenv root)/versions/$v/bin/python3"
+            if [ -x "$c" ]; then echo "$c"; return 0; fi
+        done
+    fi
+    for c in "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3; do
+        if [ -x "$c" ]; then echo "$c"; return 0; fi
+    done
+    return 1
+}
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    if ! py="$(find_python)"; then
+        echo "treadwalk needs Python 3.12 or newer and none was found (tried python3.13, python3.12, python3 and pyenv)." >&2
+        echo "Install one (e.g. 'pyenv install 3.12') or set TREADWALK_PYTHON=/path/to/python3.12, then run this again." >&2
+        exit 1
+    fi
+    echo "==> creating .venv with $py ($("$py" --version))" >&2
+    rm -rf .venv
+    "$py" -m venv .venv
+fi
+
+stamp=".venv/.installed-${extra:-app}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "==> installing treadwalk${extra:+ [$extra]} into .venv" >&2
+    .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+    if [ -n "$extra" ]; then
+        .venv/bin/python -m pip install --quiet -e ".[$extra]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+    else
+        .venv/bin/python -m pip install --quiet -e . 2>&1 | grep -v "^WARNING: Location" >&2 || true
+    fi
+    .venv/bin/python -c 'import treadwalk' || { echo "installing treadwalk failed; see the messages above." >&2; exit 1; }
+    touch "$stamp"
+fi

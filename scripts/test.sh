@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up everything the tests need, then run the whole suite: lint, types, tests.
+# Exits non-zero when anything fails (and when no test ran).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh test
+
+# System packages the tests use: tmux (dashboard test), mosquitto (MQTT tests, a real broker).
+need=()
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+if [ "${#need[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    echo "==> installing ${need[*]} (Debian packages)" >&2
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "==> ruff" >&2
+.venv/bin/ruff check treadwalk tests scripts
+.venv/bin/ruff format --check treadwalk tests scripts
+echo "==> mypy" >&2
+.venv/bin/mypy
+echo "==> pytest" >&2
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then echo "no tests ran: that is a failure" >&2; exit 1; fi
+exit "$rc"

@@ -1,0 +1,5 @@
+import sys
+
+from treadwalk.cli import main
+
+sys.exit(main())

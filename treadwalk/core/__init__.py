@@ -1,0 +1,1 @@
+"""Stdlib-only foundation: units, errors, clock, and the shared data contracts."""

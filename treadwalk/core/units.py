@@ -1,0 +1,113 @@
+"""Units and the machine grid. Stdlib only.
+
+The model stores km/h, percent, metres and seconds; everything else is a view. ``snap``
+is the one place where a target is clamped and rounded onto a machine's grid (safety rule 3):
+rounded to the nearest step, never truncated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+__all__ = [
+    "KM_PER_MILE",
+    "Grid",
+    "format_duration",
+    "kmh_to_mph",
+    "kmh_to_pace_s_per_km",
+    "kmh_to_pace_s_per_mile",
+    "mph_to_kmh",
+    "pace_s_per_km_to_kmh",
+    "pace_s_per_mile_to_kmh",
+    "round_half_up",
+    "snap",
+]
+
+KM_PER_MILE = 1.609344
+
+
+def kmh_to_mph(kmh: float) -> float:
+    return kmh / KM_PER_MILE
+
+
+def mph_to_kmh(mph: float) -> float:
+    return mph * KM_PER_MILE
+
+
+def kmh_to_pace_s_per_km(kmh: float) -> float | None:
+    """Seconds per kilometre, or None when the belt stands."""
+    return 3600.0 / kmh if kmh > 0 else None
+
+
+def kmh_to_pace_s_per_mile(kmh: float) -> float | None:
+    return 3600.0 * KM_PER_MILE / kmh if kmh > 0 else None
+
+
+def pace_s_per_km_to_kmh(seconds: float) -> float:
+    return 3600.0 / seconds
+
+
+def pace_s_per_mile_to_kmh(seconds: float) -> float:
+    return 3600.0 * KM_PER_MILE / seconds
+
+
+def round_half_up(value: float, ndigits: int = 0) -> float:
+    """Round half away from zero at ``ndigits`` decimals, on the decimal value a person wrote.
+
+    ``round(4.1 * 100)`` is 410 but ``int(4.1 * 100)`` is 409; and ``round(0.125, 2)`` is 0.12
+    by banker's rounding. Going through ``repr`` then Decimal rounds what the user meant.
+    """
+    quantum = Decimal(1).scaleb(-ndigits)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """What a machine accepts for one quantity: a closed range and an increment."""
+
+    minimum: float
+    maximum: float
+    step: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.minimum) and math.isfinite(self.maximum)):
+            raise ValueError("grid bounds must be finite")
+        if self.maximum < self.minimum:
+            raise ValueError(f"grid maximum {self.maximum} is below minimum {self.minimum}")
+        if self.step < 0:
+            raise ValueError("grid step must not be negative")
+
+    def snap(self, value: float, *, cap: float | None = None) -> float:
+        return snap(value, self, cap=cap)
+
+
+def snap(value: float, grid: Grid, *, cap: float | None = None) -> float:
+    """Clamp ``value`` into ``grid`` (and under ``cap``), then round to the nearest step.
+
+    Steps count from the grid's minimum. The result never leaves [minimum, min(maximum, cap)]:
+    when rounding up would cross the upper bound, the step below is taken. Results are
+    rounded to 6 decimals so 0.1-steps do not carry binary noise (4.1 stays 4.1).
+    """
+    upper = grid.maximum if cap is None else max(grid.minimum, min(grid.maximum, cap))
+    if math.isnan(value):
+        raise ValueError("cannot snap NaN onto a grid")
+    v = min(max(value, grid.minimum), upper)
+    if grid.step <= 0:
+        return round(v, 6)
+    n = round_half_up((v - grid.minimum) / grid.step)
+    out = grid.minimum + n * grid.step
+    if out > upper + 1e-9:
+        out -= grid.step
+    if out < grid.minimum - 1e-9:
+        out = grid.minimum
+    return round(out, 6)
+
+
+def format_duration(seconds: float) -> str:
+    """``75`` -> ``1:15``; ``3725`` -> ``1:02:05``. Negative values are shown as 0:00."""
+    s = max(0, round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
