@@ -35,11 +35,11 @@ def test_user_overrides_win_and_bad_ones_are_one_sentence() -> None:
     q = quirks_for("TM4800-1").with_overrides({"targets_in_mph": False, "min_write_interval_s": 0.5})
     assert not q.targets_in_mph
     assert q.min_write_interval_s == 0.5
-    with pytest.raises(ConfigError, match="unknown quirk 'mph'.*allowed: "):
+    with pytest.raises(ConfigError, match=r"unknown quirk 'mph'.*allowed: "):
         Quirks().with_overrides({"mph": True})
     with pytest.raises(ConfigError, match="true or false"):
         Quirks().with_overrides({"no_incline": "yes"})
-    with pytest.raises(ConfigError, match=">= 0"):
+    with pytest.raises(ConfigError, match=r">= 0"):
         Quirks().with_overrides({"min_write_interval_s": -1})
 
 
