@@ -1,0 +1,212 @@
+"""The two radios: an in-process virtual one, and one on any Bumble HCI transport.
+
+- ``VirtualRadio()``: a Bumble ``LocalLink`` with one virtual controller for the central host
+  and one per peripheral (``await radio.new_device(name)``). Create it inside the running
+  loop, one per test; leaving it closes every host and controller.
+- ``HciRadio(spec)``: the central host on a Bumble transport (``usb:0``,
+  ``tcp-client:127.0.0.1:9001``, ``pty:...``); ``open_hci_device(spec, name)`` gives the
+  peripheral side of such a transport (``treadwalk sim --hci``).
+
+Both expose ``client_backend`` / ``scanner_backend``: bleak backend classes bound to the
+radio, for ``BleakClient(..., backend=radio.client_backend)`` and ``BleakScanner``.
+
+Imports bleak and Bumble.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Self
+
+from bumble import hci
+from bumble.controller import Controller
+from bumble.device import Device
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport import open_transport
+from bumble.transport.common import AsyncPipeSink, Transport
+
+from ._central import Central, close_device
+from .backend import BumbleClient, BumbleScanner
+
+__all__ = ["HciRadio", "VirtualRadio", "open_hci_device"]
+
+logger = logging.getLogger(__name__)
+
+CENTRAL_ADDRESS = "C0:7D:00:00:00:01"  # static random addresses (two top bits set)
+_PERIPHERAL_ADDRESS = "D0:7D:00:00:00:{:02X}"
+
+
+class _Radio:
+    """What both radios share: a central host and the backend classes bound to it."""
+
+    def __init__(self) -> None:
+        self._central: Central | None = None
+        self._client_backend: type[BumbleClient] | None = None
+        self._scanner_backend: type[BumbleScanner] | None = None
+
+    @property
+    def central(self) -> Central:
+        if self._central is None:
+            raise RuntimeError(f"{type(self).__name__} is not open: use 'async with'")
+        return self._central
+
+    @property
+    def client_backend(self) -> type[BumbleClient]:
+        """A ``BaseBleakClient`` class bound to this radio, for ``BleakClient(backend=...)``."""
+        if self._client_backend is None:
+            raise RuntimeError(f"{type(self).__name__} is not open: use 'async with'")
+        return self._client_backend
+
+    @property
+    def scanner_backend(self) -> type[BumbleScanner]:
+        """A ``BaseBleakScanner`` class bound to this radio, for ``BleakScanner(backend=...)``."""
+        if self._scanner_backend is None:
+            raise RuntimeError(f"{type(self).__name__} is not open: use 'async with'")
+        return self._scanner_backend
+
+    def _bind(self, central: Central) -> None:
+        self._central = central
+        kind = type(self).__name__
+        self._client_backend = type(f"{kind}Client", (BumbleClient,), {"central": central})
+        self._scanner_backend = type(f"{kind}Scanner", (BumbleScanner,), {"central": central})
+
+
+class VirtualRadio(_Radio):
+    """An in-process radio: a LocalLink shared by virtual controllers. One per test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._link: LocalLink | None = None
+        self._controllers: list[Controller] = []
+        self._devices: list[Device] = []
+        self._numbers = itertools.count(1)
+        self._central_controller: Controller | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._link is not None:
+            raise RuntimeError("a VirtualRadio is not re-entrant")
+        self._link = LocalLink()  # type: ignore[no-untyped-call]
+        try:
+            device, controller = await self._new_host("treadwalk", CENTRAL_ADDRESS)
+            self._central_controller = controller
+            self._bind(Central(device, clear_pending_connection=self._clear_pending_connection))
+        except BaseException:
+            await self._close()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close()
+
+    async def new_device(self, name: str, address: str | None = None) -> Device:
+        """A powered-on Bumble Device on this radio's link: a peripheral's host.
+
+        Build its GATT server and start advertising; the radio closes it on exit.
+        """
+        if self._link is None:
+            raise RuntimeError("VirtualRadio is not open: use 'async with'")
+        address = address or _PERIPHERAL_ADDRESS.format(next(self._numbers))
+        device, _ = await self._new_host(name, address)
+        return device
+
+    async def _new_host(self, name: str, address: str) -> tuple[Device, Controller]:
+        assert self._link is not None
+        controller = Controller(f"{name}-controller", link=self._link)
+        self._controllers.append(controller)
+        device = Device(
+            name=name,
+            address=hci.Address(address),
+            host=Host(controller, AsyncPipeSink(controller)),
+        )
+        self._devices.append(device)
+        await device.power_on()
+        return device, controller
+
+    def _clear_pending_connection(self) -> None:
+        # Bumble 0.0.236's controller answers LE Create Connection Cancel with success but
+        # keeps the attempt pending (and refuses every later connect): clear it ourselves.
+        if self._central_controller is not None:
+            self._central_controller.pending_le_connection = None
+
+    async def _close(self) -> None:
+        if self._central is not None:
+            await self._central.close()
+        for device in self._devices:
+            if device is not (self._central.device if self._central else None):
+                await close_device(device)
+        for controller in self._controllers:
+            controller.le_legacy_advertiser.stop()
+            for advertising_set in controller.advertising_sets.values():
+                advertising_set.stop()
+            if self._link is not None and controller in self._link.controllers:
+                self._link.remove_controller(controller)
+        self._controllers.clear()
+        self._devices.clear()
+        self._link = None
+
+
+class HciRadio(_Radio):
+    """The central host on a Bumble HCI transport: a USB dongle, a tcp/pty virtual controller."""
+
+    def __init__(self, spec: str, *, address: str = CENTRAL_ADDRESS) -> None:
+        super().__init__()
+        self.spec = spec
+        self._address = address
+        self._transport: Transport | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._transport is not None:
+            raise RuntimeError("an HciRadio is not re-entrant")
+        self._transport = await open_transport(self.spec)
+        try:
+            device = Device.with_hci(
+                "treadwalk", hci.Address(self._address), self._transport.source, self._transport.sink
+            )
+            await device.power_on()
+            self._bind(Central(device))
+        except BaseException:
+            await self._transport.close()
+            self._transport = None
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._central is not None:
+                await self._central.close()
+        finally:
+            if self._transport is not None:
+                await self._transport.close()
+            self._transport = None
+
+
+@asynccontextmanager
+async def open_hci_device(spec: str, name: str, address: str | None = None) -> AsyncIterator[Device]:
+    """A powered-on Bumble Device on the HCI transport ``spec`` (the peripheral side)."""
+    transport = await open_transport(spec)
+    try:
+        device = Device.with_hci(
+            name, hci.Address(address or _PERIPHERAL_ADDRESS.format(1)), transport.source, transport.sink
+        )
+        await device.power_on()
+        try:
+            yield device
+        finally:
+            await close_device(device)
+    finally:
+        await transport.close()
