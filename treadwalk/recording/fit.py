@@ -1,0 +1,443 @@
+"""A small FIT activity writer, and ``export_fit(store, session_id) -> bytes``. Stdlib only.
+
+Why our own encoder: Garmin's FIT SDK (``garmin-fit-sdk``) is under the "FIT Protocol License
+Agreement", not an open-source licence: use limited to the licensee's internal business purposes,
+no redistribution or sublicensing, the SDK treated as Garmin's confidential information, and no
+use in safety-related applications. That cannot ship inside an MIT package driving a treadmill,
+so it stays a test-only *reader* (an independent check of our files) and we write FIT ourselves.
+The format is small: a 14-byte header, definition and data messages, a CRC-16 at the end.
+
+Message and field numbers, base types, scales and enum values are those of the FIT profile
+(Profile.xlsx; read here from ``garmin_fit_sdk/profile.py`` 21.218, which carries the same
+numbers). Only the messages an activity needs are written: file_id, device_info, event, record,
+lap, session, activity ("summary last" order: records, then laps, session, activity).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from treadwalk import __version__
+from treadwalk.core.errors import RecordingError
+
+from .laps import Lap, activity_samples, cadence_spm_between, laps, totals
+from .store import SessionStore
+
+__all__ = ["FIT_EPOCH", "FitWriter", "crc16", "export_fit"]
+
+FIT_EPOCH = 631_065_600  # 1989-12-31T00:00:00Z in Unix seconds
+PROFILE_VERSION = 2100  # 21.00: every field written here is older than that
+PROTOCOL_VERSION = 0x20  # 2.0
+
+
+# ---------------------------------------------------------------------------------------------
+# CRC: FIT uses CRC-16/ARC (reflected polynomial 0xA001, initial value 0).
+
+
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc16(data: bytes, crc: int = 0) -> int:
+    for byte in data:
+        crc = (crc >> 8) ^ _CRC_TABLE[(crc ^ byte) & 0xFF]
+    return crc
+
+
+# ---------------------------------------------------------------------------------------------
+# Base types and messages
+
+
+@dataclass(frozen=True, slots=True)
+class BaseType:
+    code: int
+    fmt: str  # struct format, little endian; "s" for strings
+    invalid: int
+    lo: int
+    hi: int
+
+
+ENUM = BaseType(0x00, "B", 0xFF, 0, 0xFE)
+UINT8 = BaseType(0x02, "B", 0xFF, 0, 0xFE)
+SINT16 = BaseType(0x83, "h", 0x7FFF, -0x7FFF, 0x7FFE)
+UINT16 = BaseType(0x84, "H", 0xFFFF, 0, 0xFFFE)
+UINT32 = BaseType(0x86, "I", 0xFFFFFFFF, 0, 0xFFFFFFFE)
+UINT32Z = BaseType(0x8C, "I", 0, 1, 0xFFFFFFFF)
+STRING = BaseType(0x07, "s", 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    num: int
+    name: str
+    base: BaseType
+    scale: float = 1.0
+    offset: float = 0.0
+    size: int = 0  # strings only: bytes including the terminating NUL
+
+    @property
+    def nbytes(self) -> int:
+        return self.size if self.base is STRING else struct.calcsize("<" + self.base.fmt)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    num: int
+    name: str
+    fields: tuple[Field, ...]
+
+    @property
+    def struct_fmt(self) -> str:
+        return "<" + "".join(f"{f.size}s" if f.base is STRING else f.base.fmt for f in self.fields)
+
+
+TIMESTAMP = Field(253, "timestamp", UINT32)
+MESSAGE_INDEX = Field(254, "message_index", UINT16)
+
+FILE_ID = Message(
+    0,
+    "file_id",
+    (
+        Field(0, "type", ENUM),
+        Field(1, "manufacturer", UINT16),
+        Field(2, "product", UINT16),
+        Field(3, "serial_number", UINT32Z),
+        Field(4, "time_created", UINT32),
+        Field(8, "product_name", STRING, size=20),
+    ),
+)
+DEVICE_INFO = Message(
+    23,
+    "device_info",
+    (
+        TIMESTAMP,
+        Field(0, "device_index", UINT8),
+        Field(2, "manufacturer", UINT16),
+        Field(4, "product", UINT16),
+        Field(5, "software_version", UINT16, scale=100),
+        Field(25, "source_type", ENUM),
+        Field(27, "product_name", STRING, size=32),
+    ),
+)
+EVENT = Message(
+    21,
+    "event",
+    (TIMESTAMP, Field(0, "event", ENUM), Field(1, "event_type", ENUM), Field(4, "event_group", UINT8)),
+)
+RECORD = Message(
+    20,
+    "record",
+    (
+        TIMESTAMP,
+        Field(5, "distance", UINT32, scale=100),
+        Field(6, "speed", UINT16, scale=1000),
+        Field(73, "enhanced_speed", UINT32, scale=1000),
+        Field(3, "heart_rate", UINT8),
+        Field(4, "cadence", UINT8),
+        Field(9, "grade", SINT16, scale=100),
+    ),
+)
+_TOTALS = (
+    Field(7, "total_elapsed_time", UINT32, scale=1000),
+    Field(8, "total_timer_time", UINT32, scale=1000),
+    Field(9, "total_distance", UINT32, scale=100),
+    Field(11, "total_calories", UINT16),
+)
+LAP = Message(
+    19,
+    "lap",
+    (
+        MESSAGE_INDEX,
+        TIMESTAMP,
+        Field(0, "event", ENUM),
+        Field(1, "event_type", ENUM),
+        Field(2, "start_time", UINT32),
+        *_TOTALS,
+        Field(13, "avg_speed", UINT16, scale=1000),
+        Field(14, "max_speed", UINT16, scale=1000),
+        Field(15, "avg_heart_rate", UINT8),
+        Field(16, "max_heart_rate", UINT8),
+        Field(17, "avg_cadence", UINT8),
+        Field(21, "total_ascent", UINT16),
+        Field(23, "intensity", ENUM),
+        Field(24, "lap_trigger", ENUM),
+        Field(25, "sport", ENUM),
+        Field(39, "sub_sport", ENUM),
+        Field(71, "wkt_step_index", UINT16),
+    ),
+)
+SESSION = Message(
+    18,
+    "session",
+    (
+        MESSAGE_INDEX,
+        TIMESTAMP,
+        Field(0, "event", ENUM),
+        Field(1, "event_type", ENUM),
+        Field(2, "start_time", UINT32),
+        Field(5, "sport", ENUM),
+        Field(6, "sub_sport", ENUM),
+        *_TOTALS,
+        Field(14, "avg_speed", UINT16, scale=1000),
+        Field(15, "max_speed", UINT16, scale=1000),
+        Field(16, "avg_heart_rate", UINT8),
+        Field(17, "max_heart_rate", UINT8),
+        Field(18, "avg_cadence", UINT8),
+        Field(22, "total_ascent", UINT16),
+        Field(25, "first_lap_index", UINT16),
+        Field(26, "num_laps", UINT16),
+        Field(28, "trigger", ENUM),
+        Field(110, "sport_profile_name", STRING, size=32),
+    ),
+)
+ACTIVITY = Message(
+    34,
+    "activity",
+    (
+        TIMESTAMP,
+        Field(0, "total_timer_time", UINT32, scale=1000),
+        Field(1, "num_sessions", UINT16),
+        Field(2, "type", ENUM),
+        Field(3, "event", ENUM),
+        Field(4, "event_type", ENUM),
+        Field(5, "local_timestamp", UINT32),
+    ),
+)
+
+# Enum values (FIT profile types).
+FILE_ACTIVITY = 4
+MANUFACTURER_DEVELOPMENT = 255
+SPORT = {"walking": 11, "running": 1}
+SUB_SPORT_TREADMILL = 1
+EVENT_TIMER, EVENT_SESSION, EVENT_LAP, EVENT_ACTIVITY = 0, 8, 9, 26
+EVENT_TYPE_START, EVENT_TYPE_STOP, EVENT_TYPE_STOP_ALL = 0, 1, 4
+INTENSITY = {"work": 0, "recovery": 1, "warmup": 2, "cooldown": 3}
+LAP_TRIGGER_TIME, LAP_TRIGGER_DISTANCE, LAP_TRIGGER_SESSION_END = 1, 2, 7
+SESSION_TRIGGER_ACTIVITY_END = 0
+ACTIVITY_MANUAL = 0
+SOURCE_LOCAL, SOURCE_BLE = 5, 3
+
+
+class FitWriter:
+    """Writes FIT messages. Each message type gets one local type, defined at first use."""
+
+    def __init__(self) -> None:
+        self._body = bytearray()
+        self._local: dict[int, int] = {}
+
+    def write(self, message: Message, values: Mapping[str, Any]) -> None:
+        local = self._local.get(message.num)
+        if local is None:
+            local = len(self._local)
+            if local > 15:
+                raise ValueError("FIT allows 16 local message types")
+            self._local[message.num] = local
+            self._body += struct.pack("<BBBHB", 0x40 | local, 0, 0, message.num, len(message.fields))
+            for f in message.fields:
+                self._body += bytes((f.num, f.nbytes, f.base.code))
+        unknown = set(values) - {f.name for f in message.fields}
+        if unknown:
+            raise ValueError(f"{message.name} has no field {sorted(unknown)}")
+        packed = [_encode(f, values.get(f.name)) for f in message.fields]
+        self._body.append(local)
+        self._body += struct.pack(message.struct_fmt, *packed)
+
+    def getvalue(self) -> bytes:
+        header = struct.pack("<BBHI4s", 14, PROTOCOL_VERSION, PROFILE_VERSION, len(self._body), b".FIT")
+        header += struct.pack("<H", crc16(header))
+        data = header + bytes(self._body)
+        return data + struct.pack("<H", crc16(data))
+
+
+def _encode(f: Field, value: Any) -> Any:
+    if f.base is STRING:
+        raw = b"" if value is None else str(value).encode("utf-8")
+        if len(raw) > f.size - 1:  # cut on a character boundary, keep the NUL
+            raw = raw[: f.size - 1].decode("utf-8", "ignore").encode("utf-8")
+        return raw.ljust(f.size, b"\0")
+    if value is None:
+        return f.base.invalid
+    if isinstance(value, float) and not math.isfinite(value):
+        return f.base.invalid
+    raw_value = round((float(value) + f.offset) * f.scale)
+    return min(max(raw_value, f.base.lo), f.base.hi)
+
+
+def fit_time(t: float) -> int:
+    return max(0, int(t) - FIT_EPOCH)
+
+
+# ---------------------------------------------------------------------------------------------
+# The export
+
+
+def _ms(kmh: float | None) -> float | None:
+    return None if kmh is None else kmh / 3.6
+
+
+def export_fit(store: SessionStore, session_id: int) -> bytes:
+    """The session as a FIT activity file: sport from the plan's intent (walking unless the
+    profile says running; never guessed from speed), sub-sport treadmill, a record per sample,
+    a lap per segment, session totals. Raises ``RecordingError`` when nothing was recorded."""
+    info = store.get_session(session_id)
+    samples = activity_samples(store.samples(session_id))
+    if not samples:
+        raise RecordingError(
+            f"session {session_id} has no samples from a moving belt, so there is nothing to export"
+        )
+    sport = SPORT.get(info.sport, SPORT["walking"])
+    session_laps = laps(samples, info.plan)
+    total = totals(samples)
+    start, end = fit_time(total.start_t), fit_time(total.end_t)
+
+    w = FitWriter()
+    w.write(
+        FILE_ID,
+        {
+            "type": FILE_ACTIVITY,
+            "manufacturer": MANUFACTURER_DEVELOPMENT,
+            "product": 0,
+            "serial_number": session_id,
+            "time_created": fit_time(info.started),
+            "product_name": "treadwalk",
+        },
+    )
+    w.write(DEVICE_INFO, _device(start, 0, "treadwalk", SOURCE_LOCAL, _version_number()))
+    w.write(DEVICE_INFO, _device(start, 1, info.device, SOURCE_BLE, None))
+    w.write(
+        EVENT, {"timestamp": start, "event": EVENT_TIMER, "event_type": EVENT_TYPE_START, "event_group": 0}
+    )
+
+    paused = False
+    for prev, s in zip([None, *samples[:-1]], samples, strict=True):
+        now_paused = s.phase == "paused"
+        if now_paused != paused:
+            w.write(
+                EVENT,
+                {
+                    "timestamp": fit_time(s.t),
+                    "event": EVENT_TIMER,
+                    "event_type": EVENT_TYPE_STOP_ALL if now_paused else EVENT_TYPE_START,
+                    "event_group": 0,
+                },
+            )
+            paused = now_paused
+        spm = cadence_spm_between(prev, s) if prev is not None else None
+        w.write(
+            RECORD,
+            {
+                "timestamp": fit_time(s.t),
+                "distance": s.distance_m,
+                "speed": _ms(s.speed_kmh),
+                "enhanced_speed": _ms(s.speed_kmh),
+                "heart_rate": s.heart_rate_bpm or None,
+                "cadence": None if spm is None else spm / 2,  # FIT running cadence: strides/min
+                "grade": s.incline_pct,
+            },
+        )
+    w.write(
+        EVENT, {"timestamp": end, "event": EVENT_TIMER, "event_type": EVENT_TYPE_STOP_ALL, "event_group": 0}
+    )
+    for lap in session_laps:
+        w.write(LAP, _lap_values(lap, sport, last=lap is session_laps[-1]))
+    w.write(
+        SESSION,
+        {
+            "message_index": 0,
+            "timestamp": end,
+            "event": EVENT_SESSION,
+            "event_type": EVENT_TYPE_STOP,
+            "start_time": start,
+            "sport": sport,
+            "sub_sport": SUB_SPORT_TREADMILL,
+            "total_elapsed_time": total.elapsed_s,
+            "total_timer_time": total.timer_s,
+            "total_distance": total.distance_m,
+            "total_calories": total.energy_kcal,
+            "avg_speed": _ms(total.avg_speed_kmh),
+            "max_speed": _ms(total.max_speed_kmh),
+            "avg_heart_rate": total.avg_heart_rate_bpm,
+            "max_heart_rate": total.max_heart_rate_bpm,
+            "avg_cadence": None if total.avg_cadence_spm is None else total.avg_cadence_spm / 2,
+            "total_ascent": total.ascent_m,
+            "first_lap_index": 0,
+            "num_laps": len(session_laps),
+            "trigger": SESSION_TRIGGER_ACTIVITY_END,
+            "sport_profile_name": info.profile,
+        },
+    )
+    w.write(
+        ACTIVITY,
+        {
+            "timestamp": end,
+            "total_timer_time": total.timer_s,
+            "num_sessions": 1,
+            "type": ACTIVITY_MANUAL,
+            "event": EVENT_ACTIVITY,
+            "event_type": EVENT_TYPE_STOP,
+            "local_timestamp": end + time.localtime(total.end_t).tm_gmtoff,
+        },
+    )
+    return w.getvalue()
+
+
+def _device(ts: int, index: int, name: str, source: int, version: float | None) -> dict[str, Any]:
+    return {
+        "timestamp": ts,
+        "device_index": index,
+        "manufacturer": MANUFACTURER_DEVELOPMENT,
+        "product": 0,
+        "software_version": version,
+        "source_type": source,
+        "product_name": name,
+    }
+
+
+def _version_number() -> float | None:
+    """``0.1.0`` -> 0.1 (FIT software_version is a number with two decimals)."""
+    parts = __version__.split(".")
+    try:
+        return int(parts[0]) + int(parts[1]) / 100 if len(parts) >= 2 else float(parts[0])
+    except ValueError:
+        return None
+
+
+def _lap_values(lap: Lap, sport: int, *, last: bool) -> dict[str, Any]:
+    t = lap.totals
+    trigger = LAP_TRIGGER_DISTANCE if lap.by_distance else LAP_TRIGGER_TIME
+    return {
+        "message_index": lap.index,
+        "timestamp": fit_time(t.end_t),
+        "event": EVENT_LAP,
+        "event_type": EVENT_TYPE_STOP,
+        "start_time": fit_time(t.start_t),
+        "total_elapsed_time": t.elapsed_s,
+        "total_timer_time": t.timer_s,
+        "total_distance": t.distance_m,
+        "total_calories": t.energy_kcal,
+        "avg_speed": _ms(t.avg_speed_kmh),
+        "max_speed": _ms(t.max_speed_kmh),
+        "avg_heart_rate": t.avg_heart_rate_bpm,
+        "max_heart_rate": t.max_heart_rate_bpm,
+        "avg_cadence": None if t.avg_cadence_spm is None else t.avg_cadence_spm / 2,
+        "total_ascent": t.ascent_m,
+        "intensity": INTENSITY.get(lap.kind, 0),
+        "lap_trigger": LAP_TRIGGER_SESSION_END if last else trigger,
+        "sport": sport,
+        "sub_sport": SUB_SPORT_TREADMILL,
+        "wkt_step_index": lap.segment,
+    }
