@@ -40,7 +40,7 @@ __all__ = [
 CHAR = "2acd"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TreadmillData:
     """One Treadmill Data notification, or a record merged from several.
 
@@ -98,6 +98,16 @@ class TreadmillData:
 _VALUE_NAMES: tuple[str, ...] = tuple(
     f.name for f in fields(TreadmillData) if f.name not in ("more_data", "truncated")
 )
+# Every field at its default, in field order: the decoder copies it and fills in what it read.
+_ALL_ABSENT: dict[str, Any] = {f.name: f.default for f in fields(TreadmillData)}
+
+
+def _build(values: dict[str, Any]) -> TreadmillData:
+    """A TreadmillData from a complete field dict, skipping the frozen ``__init__`` (which costs
+    more than the whole decode: one ``object.__setattr__`` per field). Hot path only."""
+    obj = object.__new__(TreadmillData)
+    object.__setattr__(obj, "__dict__", values)
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,7 +220,8 @@ def decode_treadmill_data(data: bytes | bytearray | memoryview) -> TreadmillData
             CHAR, bytes(data), f"{n} byte(s) is shorter than the 2-byte flags every frame starts with"
         )
     layout = _layout((data[0] | (data[1] << 8)) & _KNOWN_BITS)
-    kw: dict[str, Any] = {}
+    kw = _ALL_ABSENT.copy()
+    kw["more_data"] = layout.more_data
     if n >= layout.size:
         raw = layout.struct.unpack_from(data, 2)
         for name, i, hi, divisor, na in layout.plan:
@@ -218,7 +229,7 @@ def decode_treadmill_data(data: bytes | bytearray | memoryview) -> TreadmillData
             if na and v in na:
                 continue
             kw[name] = v / divisor if divisor else v
-        return TreadmillData(more_data=layout.more_data, **kw)
+        return _build(kw)
     # Truncated (P3): decode the fields that arrived whole.
     for f, offset in layout.walk:
         if offset + f.size > n:
@@ -230,7 +241,8 @@ def decode_treadmill_data(data: bytes | bytearray | memoryview) -> TreadmillData
         if v in f.na:
             continue
         kw[f.name] = v / 10**f.decimals if f.decimals else v
-    return TreadmillData(more_data=layout.more_data, truncated=True, **kw)
+    kw["truncated"] = True
+    return _build(kw)
 
 
 # ---------------------------------------------------------------------------------------------
