@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from treadwalk import __version__
-from treadwalk.core.errors import RecordingError
 
 from .laps import Lap, activity_samples, cadence_spm_between, laps, totals
-from .store import SessionStore
+from .store import NothingToExport, SessionStore
 
 __all__ = ["FIT_EPOCH", "FitWriter", "crc16", "export_fit"]
 
@@ -292,13 +291,11 @@ def _ms(kmh: float | None) -> float | None:
 def export_fit(store: SessionStore, session_id: int) -> bytes:
     """The session as a FIT activity file: sport from the plan's intent (walking unless the
     profile says running; never guessed from speed), sub-sport treadmill, a record per sample,
-    a lap per segment, session totals. Raises ``RecordingError`` when nothing was recorded."""
+    a lap per segment, session totals. Raises ``NothingToExport`` when the belt never moved."""
     info = store.get_session(session_id)
     samples = activity_samples(store.samples(session_id))
     if not samples:
-        raise RecordingError(
-            f"session {session_id} has no samples from a moving belt, so there is nothing to export"
-        )
+        raise NothingToExport(session_id)
     sport = SPORT.get(info.sport, SPORT["walking"])
     session_laps = laps(samples, info.plan)
     total = totals(samples)

@@ -51,6 +51,7 @@ __all__ = [
     "DB_NAME",
     "SCHEMA_VERSION",
     "EventRecord",
+    "NothingToExport",
     "Sample",
     "SessionInfo",
     "SessionNotFound",
@@ -136,6 +137,16 @@ class SessionNotFound(RecordingError):
     def __init__(self, session_id: int) -> None:
         self.session_id = session_id
         super().__init__(f"there is no session {session_id}; run 'treadwalk history' to list them")
+
+
+class NothingToExport(RecordingError):
+    """The session has no samples from a moving belt (it ended before the belt started)."""
+
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+        super().__init__(
+            f"session {session_id} has no samples from a moving belt, so there is no activity to export"
+        )
 
 
 @dataclass(frozen=True, slots=True)

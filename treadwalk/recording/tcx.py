@@ -13,10 +13,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from treadwalk.core.errors import RecordingError
-
 from .laps import Lap, activity_samples, cadence_spm_between, laps
-from .store import Sample, SessionStore
+from .store import NothingToExport, Sample, SessionStore
 
 __all__ = ["TCX_NS", "TPX_NS", "export_tcx", "iso_time"]
 
@@ -58,9 +56,7 @@ def export_tcx(store: SessionStore, session_id: int) -> str:
     info = store.get_session(session_id)
     samples = activity_samples(store.samples(session_id))
     if not samples:
-        raise RecordingError(
-            f"session {session_id} has no samples from a moving belt, so there is nothing to export"
-        )
+        raise NothingToExport(session_id)
     ET.register_namespace("", TCX_NS)
     ET.register_namespace("tpx", TPX_NS)
     ET.register_namespace("xsi", XSI_NS)
