@@ -1,0 +1,97 @@
+"""Helpers for the virtual-treadmill tests (not a test module): a sim on a VirtualRadio and a
+real ``BleakClient`` on the radio's backend, with everything the client receives logged."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+
+from treadwalk.core.clock import LoopClock
+from treadwalk.ftms import (
+    CONTROL_POINT_UUID,
+    MACHINE_STATUS_UUID,
+    TRAINING_STATUS_UUID,
+    TREADMILL_DATA_UUID,
+    uuids,
+)
+from treadwalk.radio import VirtualRadio
+from treadwalk.sim import VirtualTreadmill
+
+NAME = "treadwalk-sim"
+
+
+@dataclass
+class Wire:
+    sim: VirtualTreadmill
+    client: BleakClient
+    radio: VirtualRadio
+    clock: LoopClock
+    log: list[tuple[float, str, str]] = field(default_factory=list)  # (t, "2acd", hex)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def on(self, uuid: str) -> Any:
+        short = uuids.short(uuid)
+
+        def callback(_c: BleakGATTCharacteristic, data: bytearray) -> None:
+            self.log.append((self.clock.now(), short, bytes(data).hex()))
+            self.arrived.set()
+
+        return callback
+
+    async def subscribe(self, *which: str) -> None:
+        for u in which or (
+            TREADMILL_DATA_UUID,
+            TRAINING_STATUS_UUID,
+            MACHINE_STATUS_UUID,
+            CONTROL_POINT_UUID,
+        ):
+            await self.client.start_notify(u, self.on(u))
+
+    def frames(self, short: str) -> list[str]:
+        return [h for _, s, h in self.log if s == short]
+
+    async def wait_for(self, short: str, count: int, within_s: float = 2.0) -> bool:
+        """Wait until ``count`` frames of ``short`` have arrived (False after ``within_s``)."""
+        try:
+            async with asyncio.timeout(within_s):
+                while len(self.frames(short)) < count:
+                    self.arrived.clear()
+                    await self.arrived.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def cp(self, hex_request: str, *, within_s: float = 2.0, response: bool = True) -> str | None:
+        """Write to the control point; the response frame that follows, or None."""
+        before = len(self.frames("2ad9"))
+        await self.client.write_gatt_char(CONTROL_POINT_UUID, bytes.fromhex(hex_request), response=response)
+        if not await self.wait_for("2ad9", before + 1, within_s):
+            return None
+        return self.frames("2ad9")[before]
+
+    async def settle(self, seconds: float = 0.2) -> None:
+        await asyncio.sleep(seconds)
+
+
+@asynccontextmanager
+async def open_sim(subscribe: bool = True, **kwargs: Any) -> AsyncIterator[Wire]:
+    """A sim (kwargs go to VirtualTreadmill) and a connected bleak client, on a fresh radio."""
+    async with VirtualRadio() as radio:
+        device = await radio.new_device(kwargs.get("name", NAME))
+        clock = LoopClock()
+        async with VirtualTreadmill(device, clock, **kwargs) as sim:
+            found = await BleakScanner.find_device_by_name(
+                kwargs.get("name", NAME), timeout=5.0, backend=radio.scanner_backend
+            )
+            assert found is not None, "the sim did not advertise"
+            async with BleakClient(found, backend=radio.client_backend, timeout=5.0) as client:
+                wire = Wire(sim, client, radio, clock)
+                if subscribe:
+                    await wire.subscribe()
+                yield wire

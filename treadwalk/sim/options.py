@@ -1,0 +1,169 @@
+"""Quirks and faults of the virtual treadmill, as data. Stdlib only (no Bumble).
+
+Quirks are composable names taken from real treadmills (shared/ftms/REFERENCE.md part 2);
+presets are named sets of them. Faults are small spec strings (``drop@30s+10s``,
+``reject:start``) parsed into ``Fault`` values. The CLI validates flags with these functions
+before it imports Bumble.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from treadwalk.core.errors import UsageError
+
+__all__ = [
+    "OP_NAMES",
+    "PRESETS",
+    "QUIRKS",
+    "Fault",
+    "parse_fault",
+    "parse_op",
+    "parse_quirks",
+]
+
+# name -> what it does (REFERENCE.md part 2 pitfall)
+QUIRKS: dict[str, str] = {
+    "step_count_bit13": "2ACD carries a uint24 step count behind RFU flag bit 13 (P1)",
+    "responses_as_notifications": "control-point responses are notified, not indicated; declared Indicate + WriteWithoutResponse (P6)",
+    "padded_status": "2ADA frames are padded with zero bytes: 04 00 00 (P8)",
+    "no_control_enforcement": "ops work without Request Control; repeated Start/Stop answer success (P5)",
+    "echo_status": "2ADA is also sent to the client that made the change (P9)",
+    "reserved_training_status": "2AD3 uses RFU codes 00 10 (running) / 00 11 (stopped) (P10)",
+    "mph_ranges": "the speed grid is in mph; 2AD4 holds it converted to km/h and truncated (P12)",
+    "multi_packet_mtu23": "2ACD records are split for an ATT_MTU of 23 whatever the MTU (§1.4, §2.5)",
+    "notify_before_subscribe": "2ACD/2AD3/2ADA are notified to every connection without a CCCD write (P18)",
+    "no_response": "the control point never answers; state shows only in 2ADA/2ACD (P7)",
+}
+
+PRESETS: dict[str, frozenset[str]] = {
+    "strict": frozenset(),
+    "citysports": frozenset({"step_count_bit13", "no_control_enforcement", "echo_status"}),
+    "urevo": frozenset(
+        {
+            "step_count_bit13",
+            "no_control_enforcement",
+            "responses_as_notifications",
+            "padded_status",
+            "echo_status",
+            "reserved_training_status",
+            "mph_ranges",
+            "notify_before_subscribe",
+        }
+    ),
+    "kingsmith": frozenset({"step_count_bit13", "no_response", "no_control_enforcement"}),
+}
+
+# FTMS control-point op codes by name (REFERENCE §1.7), with short aliases.
+OP_NAMES: dict[str, int] = {
+    "request_control": 0x00,
+    "reset": 0x01,
+    "set_target_speed": 0x02,
+    "set_target_inclination": 0x03,
+    "set_target_resistance_level": 0x04,
+    "set_target_power": 0x05,
+    "set_target_heart_rate": 0x06,
+    "start_or_resume": 0x07,
+    "stop_or_pause": 0x08,
+    "set_targeted_expended_energy": 0x09,
+    "set_targeted_number_of_steps": 0x0A,
+    "set_targeted_number_of_strides": 0x0B,
+    "set_targeted_distance": 0x0C,
+    "set_targeted_training_time": 0x0D,
+    "control": 0x00,
+    "speed": 0x02,
+    "incline": 0x03,
+    "set_target_incline": 0x03,
+    "start": 0x07,
+    "resume": 0x07,
+    "stop": 0x08,
+    "pause": 0x08,
+}
+
+_TIME = r"(\d+(?:\.\d+)?)(ms|s|m)?"
+_FAULT_FORMS = (
+    "drop@T (e.g. drop@30s), drop@T+T (come back after a while), refuse_control[:04|:05], "
+    "reject:OP, no_answer:OP (OP a hex code like 07 or a name like start), malformed@T"
+)
+
+
+def parse_quirks(spec: str | Iterable[str]) -> frozenset[str]:
+    """``"urevo,echo_status"`` (or a list of names) -> the set of quirk names.
+
+    Presets expand to their quirks. Unknown names raise ``UsageError``.
+    """
+    names = [spec] if isinstance(spec, str) else list(spec)
+    out: set[str] = set()
+    for chunk in names:
+        for raw in chunk.split(","):
+            name = raw.strip().lower().replace("-", "_")
+            if not name:
+                continue
+            if name in PRESETS:
+                out |= PRESETS[name]
+            elif name in QUIRKS:
+                out.add(name)
+            else:
+                allowed = ", ".join([*sorted(PRESETS), *sorted(QUIRKS)])
+                raise UsageError(f"unknown quirk '{raw.strip()}': use a comma-separated list of {allowed}.")
+    return frozenset(out)
+
+
+def parse_op(text: str) -> int:
+    """``"07"``, ``"0x07"`` or ``"start"`` -> 7. Raises ``UsageError``."""
+    t = text.strip().lower()
+    if t in OP_NAMES:
+        return OP_NAMES[t]
+    try:
+        op = int(t, 16)
+    except ValueError:
+        op = -1
+    if not 0 <= op <= 0xFF:
+        names = ", ".join(sorted(OP_NAMES))
+        raise UsageError(f"unknown control-point op '{text}': use a hex code (00-ff) or one of {names}.")
+    return op
+
+
+def _seconds(value: str, unit: str | None) -> float:
+    v = float(value)
+    return v / 1000 if unit == "ms" else v * 60 if unit == "m" else v
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One injected fault.
+
+    kind: ``drop`` (at_s, back_after_s or None = stay away), ``refuse_control`` (result),
+    ``reject`` (op), ``no_answer`` (op), ``malformed`` (at_s). Times count from the moment
+    the sim starts serving, in its clock's time.
+    """
+
+    kind: str
+    at_s: float | None = None
+    back_after_s: float | None = None
+    op: int | None = None
+    result: int | None = None
+    spec: str = ""
+
+
+def parse_fault(spec: str) -> Fault:
+    """Parse one fault spec (see ``_FAULT_FORMS``). Raises ``UsageError`` with what is allowed."""
+    s = spec.strip().lower()
+    if m := re.fullmatch(rf"drop@{_TIME}(?:\+{_TIME})?", s):
+        at = _seconds(m[1], m[2])
+        back = _seconds(m[3], m[4]) if m[3] else None
+        return Fault("drop", at_s=at, back_after_s=back, spec=spec)
+    if m := re.fullmatch(rf"malformed@{_TIME}", s):
+        return Fault("malformed", at_s=_seconds(m[1], m[2]), spec=spec)
+    if m := re.fullmatch(r"refuse_control(?::(?:0x)?(0?4|0?5))?", s):
+        return Fault("refuse_control", result=int(m[1] or "5", 16), spec=spec)
+    if m := re.fullmatch(r"(reject|no_answer):(.+)", s):
+        try:
+            op = parse_op(m[2])
+        except UsageError:
+            op = -1
+        if op >= 0:
+            return Fault(m[1], op=op, spec=spec)
+    raise UsageError(f"bad fault '{spec}': use {_FAULT_FORMS}.")
