@@ -24,7 +24,8 @@ from typing import Self
 
 from bumble import hci
 from bumble.controller import Controller
-from bumble.device import Device
+from bumble.core import AdvertisingData
+from bumble.device import Device, DeviceConfiguration
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport import open_transport
@@ -39,6 +40,23 @@ logger = logging.getLogger(__name__)
 
 CENTRAL_ADDRESS = "C0:7D:00:00:00:01"  # static random addresses (two top bits set)
 _PERIPHERAL_ADDRESS = "D0:7D:00:00:00:{:02X}"
+
+
+def _device(name: str, address: str, host: Host) -> Device:
+    """A Bumble Device whose default advertising data carries its own name (not "Bumble")."""
+    config = DeviceConfiguration(
+        name=name,
+        address=hci.Address(address),
+        advertising_data=bytes(
+            AdvertisingData(
+                [
+                    (AdvertisingData.FLAGS, bytes([0x06])),  # LE general discoverable, no BR/EDR
+                    (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()),
+                ]
+            )
+        ),
+    )
+    return Device(config=config, host=host)
 
 
 class _Radio:
@@ -68,6 +86,11 @@ class _Radio:
         if self._scanner_backend is None:
             raise RuntimeError(f"{type(self).__name__} is not open: use 'async with'")
         return self._scanner_backend
+
+    def _unbind(self) -> None:
+        self._central = None
+        self._client_backend = None
+        self._scanner_backend = None
 
     def _bind(self, central: Central) -> None:
         self._central = central
@@ -123,11 +146,7 @@ class VirtualRadio(_Radio):
         assert self._link is not None
         controller = Controller(f"{name}-controller", link=self._link)
         self._controllers.append(controller)
-        device = Device(
-            name=name,
-            address=hci.Address(address),
-            host=Host(controller, AsyncPipeSink(controller)),
-        )
+        device = _device(name, address, Host(controller, AsyncPipeSink(controller)))
         self._devices.append(device)
         await device.power_on()
         return device, controller
@@ -153,6 +172,7 @@ class VirtualRadio(_Radio):
         self._controllers.clear()
         self._devices.clear()
         self._link = None
+        self._unbind()
 
 
 class HciRadio(_Radio):
@@ -169,9 +189,8 @@ class HciRadio(_Radio):
             raise RuntimeError("an HciRadio is not re-entrant")
         self._transport = await open_transport(self.spec)
         try:
-            device = Device.with_hci(
-                "treadwalk", hci.Address(self._address), self._transport.source, self._transport.sink
-            )
+            host = Host(controller_source=self._transport.source, controller_sink=self._transport.sink)
+            device = _device("treadwalk", self._address, host)
             await device.power_on()
             self._bind(Central(device))
         except BaseException:
@@ -193,6 +212,7 @@ class HciRadio(_Radio):
             if self._transport is not None:
                 await self._transport.close()
             self._transport = None
+            self._unbind()
 
 
 @asynccontextmanager
@@ -200,9 +220,8 @@ async def open_hci_device(spec: str, name: str, address: str | None = None) -> A
     """A powered-on Bumble Device on the HCI transport ``spec`` (the peripheral side)."""
     transport = await open_transport(spec)
     try:
-        device = Device.with_hci(
-            name, hci.Address(address or _PERIPHERAL_ADDRESS.format(1)), transport.source, transport.sink
-        )
+        host = Host(controller_source=transport.source, controller_sink=transport.sink)
+        device = _device(name, address or _PERIPHERAL_ADDRESS.format(1), host)
         await device.power_on()
         try:
             yield device
