@@ -1,0 +1,124 @@
+"""The radio on a real HCI transport: a Bumble virtual controller pair in another process.
+
+``python -m bumble.apps.controllers tcp-server:_:P1 tcp-server:_:P2`` links two controllers;
+the central (``HciRadio``) talks HCI over TCP to one, the peripheral (``open_hci_device``)
+to the other, exactly as ``treadwalk sim --hci`` and ``treadwalk run --hci`` will. Real time:
+sockets and a subprocess are involved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.exc import BleakGATTProtocolError
+from radio_peripheral import (
+    CONTROL,
+    FAILING,
+    FAILING_CODE,
+    NOTIFY,
+    READ,
+    READ_VALUE,
+    SERVICE,
+    SERVICE_DATA,
+    build_peripheral,
+)
+
+from treadwalk.radio import HciRadio, open_hci_device
+
+NAME = "TW HCI"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], within_s: float = 15.0) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the controllers exited: {proc.stderr.read() if proc.stderr else b''!r}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the controllers never listened on {port}")
+
+
+@pytest.fixture
+def controllers() -> Iterator[tuple[str, str]]:
+    """Two linked virtual controllers in another process: (central spec, peripheral spec)."""
+    ports = _free_port(), _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bumble.apps.controllers", *(f"tcp-server:_:{p}" for p in ports)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for port in ports:
+            _wait_listening(port, proc)
+        yield f"tcp-client:127.0.0.1:{ports[0]}", f"tcp-client:127.0.0.1:{ports[1]}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+async def test_hci_radio_over_a_tcp_virtual_controller_pair(controllers: tuple[str, str]) -> None:
+    central_spec, peripheral_spec = controllers
+    async with open_hci_device(peripheral_spec, NAME) as device:
+        peripheral = await build_peripheral(device, NAME)
+        async with HciRadio(central_spec) as radio:
+            found = await BleakScanner.find_device_by_name(NAME, timeout=10.0, backend=radio.scanner_backend)
+            assert found is not None
+            seen = await BleakScanner.discover(timeout=0.5, return_adv=True, backend=radio.scanner_backend)
+            assert seen[found.address][1].service_data == {SERVICE: SERVICE_DATA}
+
+            lost = asyncio.Event()
+            client = BleakClient(
+                found, disconnected_callback=lambda _c: lost.set(), backend=radio.client_backend
+            )
+            await client.connect()
+            try:
+                assert client.mtu_size == 517
+                assert await client.read_gatt_char(READ) == READ_VALUE
+                with pytest.raises(BleakGATTProtocolError) as caught:
+                    await client.read_gatt_char(FAILING)
+                assert caught.value.code == FAILING_CODE
+
+                data: asyncio.Queue[bytes] = asyncio.Queue()
+
+                def on_value(_c: BleakGATTCharacteristic, value: bytearray) -> None:
+                    data.put_nowait(bytes(value))
+
+                await client.start_notify(NOTIFY, on_value)
+                await client.start_notify(CONTROL, on_value)
+                await device.notify_subscribers(peripheral.notify, b"\x01\x02")
+                await client.write_gatt_char(CONTROL, b"\x07", response=True)
+                async with asyncio.timeout(5):
+                    assert {await data.get(), await data.get()} == {b"\x01\x02", b"\x80\x07\x01"}
+
+                await peripheral.connection.disconnect()  # the peripheral drops the link
+                async with asyncio.timeout(5):
+                    await lost.wait()
+                assert not client.is_connected
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
