@@ -1,0 +1,116 @@
+"""The profile as its author wrote it: segments, nestable repeats, cues. Stdlib and core only.
+
+``Profile`` keeps the author's units (a pace stays a pace) so a profile written back with
+``dump_profile`` is the profile that was read. ``Profile.to_plan()`` flattens it into the
+``treadwalk.core.model.Plan`` the engine plays: repeats expanded, speeds in km/h, distances in
+metres, cue offsets in ``at_s`` (time segments) or ``at_m`` (distance segments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from treadwalk.core.model import Cue, Plan, PlanSegment
+
+from .quantities import Distance, Speed
+
+__all__ = ["KINDS", "Item", "Profile", "ProfileCue", "Repeat", "Segment"]
+
+KINDS = ("warmup", "work", "recovery", "cooldown")
+DEFAULT_NAMES = {"warmup": "Warm-up", "work": "Walk", "recovery": "Recovery", "cooldown": "Cool-down"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileCue:
+    """A short text at an offset into its segment: seconds (``at_s``) for a time segment,
+    metres (``at``, as written) for a distance segment."""
+
+    text: str
+    at_s: float | None = None
+    at_distance: Distance | None = None
+
+    def to_cue(self) -> Cue:
+        if self.at_distance is not None:
+            return Cue(self.text, at_m=self.at_distance.metres)
+        return Cue(self.text, at_s=self.at_s if self.at_s is not None else 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One stretch at one target (or a ramp between two). Exactly one of ``duration_s`` and
+    ``distance`` is set."""
+
+    speed: Speed
+    duration_s: float | None = None
+    distance: Distance | None = None
+    incline_pct: float = 0.0
+    end_speed: Speed | None = None
+    end_incline_pct: float | None = None
+    kind: str = "work"
+    name: str | None = None
+    cues: tuple[ProfileCue, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.name or DEFAULT_NAMES.get(self.kind, self.kind)
+
+    def to_plan_segment(self, repeat: str | None = None) -> PlanSegment:
+        return PlanSegment(
+            name=self.title,
+            kind=self.kind,
+            speed_kmh=self.speed.kmh,
+            incline_pct=self.incline_pct,
+            duration_s=self.duration_s,
+            distance_m=self.distance.metres if self.distance is not None else None,
+            end_speed_kmh=self.end_speed.kmh if self.end_speed is not None else None,
+            end_incline_pct=self.end_incline_pct,
+            cues=tuple(c.to_cue() for c in self.cues),
+            repeat=repeat,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """``times`` x [items]; items may be repeats themselves."""
+
+    times: int
+    items: tuple[Item, ...]
+    name: str | None = None
+
+
+Item = Segment | Repeat
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    items: tuple[Item, ...]
+    description: str = ""
+    intent: str = "walking"  # walking | running: the recorded sport
+    tags: tuple[str, ...] = ()
+    units: str | None = None  # display preference: metric | imperial | pace
+    source: str | None = field(default=None, compare=False)
+
+    def segments(self) -> Iterator[tuple[Segment, str | None]]:
+        """Every segment in playing order with its repeat label ("2/4", innermost repeat)."""
+        yield from _walk(self.items, None)
+
+    def to_plan(self) -> Plan:
+        return Plan(
+            name=self.name,
+            segments=tuple(seg.to_plan_segment(label) for seg, label in self.segments()),
+            description=self.description,
+            intent=self.intent,
+            tags=self.tags,
+            source=self.source,
+        )
+
+
+def _walk(items: tuple[Item, ...], label: str | None) -> Iterator[tuple[Segment, str | None]]:
+    for item in items:
+        if isinstance(item, Segment):
+            yield item, label
+        else:
+            for i in range(item.times):
+                yield from _walk(item.items, f"{i + 1}/{item.times}")
