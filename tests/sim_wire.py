@@ -95,3 +95,45 @@ async def open_sim(subscribe: bool = True, **kwargs: Any) -> AsyncIterator[Wire]
                 if subscribe:
                     await wire.subscribe()
                 yield wire
+
+
+@dataclass
+class Probe:
+    """A second client: a plain Bumble central on the same radio, logging every value by UUID."""
+
+    peer: Any
+    log: list[tuple[str, str]] = field(default_factory=list)
+
+    def frames(self, short: str) -> list[str]:
+        return [h for s, h in self.log if s == short]
+
+
+@asynccontextmanager
+async def open_probe(wire: Wire, *, raw: bool = False) -> AsyncIterator[Probe]:
+    """Connect a Bumble central to the sim and subscribe to everything. ``raw``: write no CCCD,
+    just listen on the sim's value handles (to see notifications a peripheral sends unasked)."""
+    from bumble.device import Peer
+
+    device = await wire.radio.new_device("probe")
+    connection = await device.connect(wire.sim.device.random_address, timeout=5.0)
+    peer = Peer(connection)
+    probe = Probe(peer)
+
+    def listener(short: str) -> Any:
+        return lambda value: probe.log.append((short, bytes(value).hex()))
+
+    if raw:
+        for short, handle in wire.sim.handles.items():
+            connection.gatt_client.notification_subscribers[handle] = {listener(short)}
+    else:
+        await peer.discover_services()
+        for service in peer.services:
+            await service.discover_characteristics()
+        for char in [c for s in peer.services for c in s.characteristics]:
+            if char.properties & 0x30:  # notify or indicate
+                await peer.subscribe(char, listener(uuids.short(str(char.uuid))), prefer_notify=True)
+    try:
+        yield probe
+    finally:
+        if connection in device.connections.values():
+            await connection.disconnect()

@@ -65,6 +65,7 @@ from treadwalk.ftms import (
     encode_training_status,
     encode_treadmill_data,
     split_treadmill_record,
+    uuids,
 )
 
 from .belt import Belt, BeltConfig
@@ -91,6 +92,7 @@ _SUPPORTED = frozenset(
 )
 
 _ADVERTISE_TASK = "treadwalk-sim-advertise"
+_ADVERTISING_INTERVAL_MS = 100.0
 
 # UREVO E1L notifies 0.38 s after the connection, before any CCCD write (P18).
 _UNSOLICITED_AFTER_S = 0.38
@@ -256,6 +258,20 @@ class VirtualTreadmill:
     def away(self) -> bool:
         """True while the link is dropped on purpose (not advertising, not accepting)."""
         return self._away
+
+    @property
+    def handles(self) -> dict[str, int]:
+        """ATT value handles of the FTMS characteristics by short UUID (``"2acd"``: 0x0012)."""
+        chars = (
+            self._feature_char,
+            self._data_char,
+            self._training_char,
+            self._speed_char,
+            self._incline_char,
+            self._cp_char,
+            self._status_char,
+        )
+        return {uuids.short(str(c.uuid)): c.handle for c in chars}
 
     def sim_time(self) -> float:
         """Seconds since the sim started serving, in its clock's time (faults count from here)."""
@@ -503,7 +519,12 @@ class VirtualTreadmill:
             if self._away or len(self.device.connections) >= self.max_connections:
                 return
             adv, scan = self._advertising_data()
-            await self.device.start_advertising(advertising_data=adv, scan_response_data=scan)
+            await self.device.start_advertising(
+                advertising_data=adv,
+                scan_response_data=scan,
+                advertising_interval_min=_ADVERTISING_INTERVAL_MS,
+                advertising_interval_max=_ADVERTISING_INTERVAL_MS,
+            )
 
     async def _stop_advertising(self) -> None:
         async with self._adv_lock:
