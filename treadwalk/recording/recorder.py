@@ -5,7 +5,10 @@ Imports only the stdlib and ``treadwalk.core``.
 - ``on_snapshot``: a sample at least once per second of session clock time while the belt moves
   (phase running or cooldown, or the machine reports a speed above 0), and one at every phase or
   segment change. Each sample is committed at once (``commit_every_s=0``, the default), or
-  batched for at most ``commit_every_s`` seconds of real time.
+  batched for at most ``commit_every_s`` seconds of session clock time (the same as real time
+  when the session runs in real time; with ``--speedup N`` a batch spans 1/N as much real time).
+  A batch is committed by the next snapshot past the window, by any event, by ``flush()`` and
+  by ``finish()``.
 - ``on_event``: every event, committed at once (with any batched samples before it).
 - ``finish(stop_reason, summary)``: closes the session. A session never finished shows as
   interrupted in ``history``, with everything committed before the process died.
@@ -67,7 +70,6 @@ class Recorder:
         clock_wall: Callable[[], float] | None = None,
         profile_text: str | None = None,
         commit_every_s: float = 0.0,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if commit_every_s < 0 or commit_every_s > SAMPLE_INTERVAL_S:
             raise ValueError("commit_every_s must be between 0 and 1 second")
@@ -75,7 +77,6 @@ class Recorder:
         self._plan = plan
         self._wall = clock_wall or time.time
         self._commit_every_s = commit_every_s
-        self._monotonic = monotonic
         self.session_id: int = store.create_session(
             profile=plan.name,
             plan=plan_to_dict(plan),
@@ -123,7 +124,7 @@ class Recorder:
             phase=str(snapshot.phase),
         )
         if self._commit_every_s > 0:
-            self._write_batched(sample)
+            self._write_batched(sample, snapshot.at)
         else:
             self._store.add_sample(self.session_id, sample)
         self.samples_written += 1
@@ -176,9 +177,9 @@ class Recorder:
         moving = s.phase in _MOVING_PHASES or (s.machine.speed_kmh or 0.0) > 0.0
         return moving and s.at - self._last_at >= SAMPLE_INTERVAL_S - _INTERVAL_SLACK_S
 
-    def _write_batched(self, sample: Sample) -> None:
+    def _write_batched(self, sample: Sample, at: float) -> None:
         if not self._pending:
-            self._batch_started = self._monotonic()
+            self._batch_started = at
         self._pending.append(sample)
-        if self._monotonic() - self._batch_started >= self._commit_every_s:
+        if at - self._batch_started >= self._commit_every_s - 1e-9:
             self.flush()

@@ -208,17 +208,19 @@ class SessionInfo:
 
 
 class SessionStore:
-    """The SQLite store. ``SessionStore(path=None)``: ``path`` is the database file (or a folder,
-    which gets ``sessions.db``); ``None`` means ``default_data_dir()/sessions.db``.
+    """The SQLite store. ``SessionStore(path=None)``: ``path`` is a folder (an existing one, or a
+    new name without a suffix), which gets ``sessions.db``, or the database file itself (an
+    existing file, or a name with a suffix such as ``.db``); ``None`` means
+    ``default_data_dir()/sessions.db``.
 
     Use as a context manager or call ``close()``. One connection, used from the thread that
     created it (the event loop's).
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, durable: bool = False) -> None:
-        p = Path(path) if path is not None else default_data_dir()
-        if p.is_dir() or (path is None):
-            p = p / DB_NAME
+        p = Path(path).expanduser() if path is not None else default_data_dir()
+        if path is None or p.is_dir() or (not p.exists() and not p.suffix):
+            p = p / DB_NAME  # a folder (existing, or a name without a suffix)
         self.path = p
         try:
             p.parent.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ def synthetic_plan(minutes: float = 10.0, *, intent: str = "walking") -> Plan:
     distance segment, 10% cool-down."""
     total = minutes * 60.0
     warm = cool = total * 0.1
-    middle = total - warm - cool - 200 / (5.0 / 3.6)
+    middle = max(60.0, total - warm - cool - 200 / (5.0 / 3.6))
     segments = [PlanSegment("Warm-up", "warmup", 4.0, 0.0, duration_s=warm, end_speed_kmh=5.0)]
     n = max(1, int(middle // 120))
     for i in range(n):
