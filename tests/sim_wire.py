@@ -34,6 +34,7 @@ class Wire:
     clock: LoopClock
     log: list[tuple[float, str, str]] = field(default_factory=list)  # (t, "2acd", hex)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    disconnected: asyncio.Event = field(default_factory=asyncio.Event)
 
     def on(self, uuid: str) -> Any:
         short = uuids.short(uuid)
@@ -90,8 +91,11 @@ async def open_sim(subscribe: bool = True, **kwargs: Any) -> AsyncIterator[Wire]
                 kwargs.get("name", NAME), timeout=5.0, backend=radio.scanner_backend
             )
             assert found is not None, "the sim did not advertise"
-            async with BleakClient(found, backend=radio.client_backend, timeout=5.0) as client:
-                wire = Wire(sim, client, radio, clock)
+            lost = asyncio.Event()
+            async with BleakClient(
+                found, disconnected_callback=lambda _c: lost.set(), backend=radio.client_backend, timeout=5.0
+            ) as client:
+                wire = Wire(sim, client, radio, clock, disconnected=lost)
                 if subscribe:
                     await wire.subscribe()
                 yield wire
@@ -102,10 +106,10 @@ class Probe:
     """A second client: a plain Bumble central on the same radio, logging every value by UUID."""
 
     peer: Any
-    log: list[tuple[str, str]] = field(default_factory=list)
+    log: list[tuple[str, str, str]] = field(default_factory=list)  # ("2ad9", hex, "notification")
 
-    def frames(self, short: str) -> list[str]:
-        return [h for s, h in self.log if s == short]
+    def frames(self, short: str, kind: str | None = None) -> list[str]:
+        return [h for s, h, k in self.log if s == short and kind in (None, k)]
 
 
 @asynccontextmanager
@@ -119,19 +123,21 @@ async def open_probe(wire: Wire, *, raw: bool = False) -> AsyncIterator[Probe]:
     peer = Peer(connection)
     probe = Probe(peer)
 
-    def listener(short: str) -> Any:
-        return lambda value: probe.log.append((short, bytes(value).hex()))
+    def listener(short: str, kind: str) -> Any:
+        return lambda value: probe.log.append((short, bytes(value).hex(), kind))
 
-    if raw:
-        for short, handle in wire.sim.handles.items():
-            connection.gatt_client.notification_subscribers[handle] = {listener(short)}
-    else:
+    if not raw:
         await peer.discover_services()
         for service in peer.services:
             await service.discover_characteristics()
         for char in [c for s in peer.services for c in s.characteristics]:
             if char.properties & 0x30:  # notify or indicate
-                await peer.subscribe(char, listener(uuids.short(str(char.uuid))), prefer_notify=True)
+                await peer.subscribe(char, prefer_notify=True)
+    # Listen on every value handle, keeping notifications and indications apart.
+    client = connection.gatt_client
+    for short, handle in wire.sim.handles.items():
+        client.notification_subscribers[handle] = {listener(short, "notification")}
+        client.indication_subscribers[handle] = {listener(short, "indication")}
     try:
         yield probe
     finally:

@@ -53,7 +53,7 @@ PRESETS: dict[str, frozenset[str]] = {
             "notify_before_subscribe",
         }
     ),
-    "kingsmith": frozenset({"step_count_bit13", "no_response", "no_control_enforcement"}),
+    "kingsmith": frozenset({"step_count_bit13", "no_response", "no_control_enforcement", "echo_status"}),
 }
 
 # FTMS control-point op codes by name (REFERENCE §1.7), with short aliases.
