@@ -167,12 +167,16 @@ HEAD = 'name = "x"\n\n[[segment]]\n'
         ('duration = "5m"\nspeed = 5\nincline = 45\n', 6, "outside what treadmills do (-5 to 40 %)"),
         ('duration = "5m"\nspeed = 5\nsped = 4\n', 6, 'unknown key "sped" (did you mean "speed"?)'),
         ('duration = "5 parsecs"\nspeed = 5\n', 4, "is not a duration"),
-        ('distance = 400\nspeed = 5\n', 4, "has no unit"),
+        ("distance = 400\nspeed = 5\n", 4, "has no unit"),
         ('duration = "5m"\nspeed = "fast"\n', 5, "is not a speed or a pace"),
         ("speed = 5\n", 3, "missing duration or distance"),
         ('duration = "5m"\ndistance = "1km"\nspeed = 5\n', 3, "not both"),
         ('duration = "5m"\n', 3, "missing speed"),
-        ('duration = "5m"\nspeed = 5\nkind = "sprint"\n', 6, "is not one of warmup, work, recovery, cooldown"),
+        (
+            'duration = "5m"\nspeed = 5\nkind = "sprint"\n',
+            6,
+            "is not one of warmup, work, recovery, cooldown",
+        ),
         (
             'duration = "1m"\nspeed = 5\ncues = [\n  { at = "30s", text = "ok" },\n  { at = "2m", text = "late" },\n]\n',
             8,
@@ -180,8 +184,12 @@ HEAD = 'name = "x"\n\n[[segment]]\n'
         ),
         ('distance = "400m"\nspeed = 5\ncues = [{ at = "10s", text = "x" }]\n', 6, "at_distance"),
         ('duration = "1m"\nspeed = 5\ncues = [{ at = "10s", text = "" }]\n', 6, "is empty"),
-        ('duration = "1m"\nspeed = 5\ncues = [{ at = "10s", text = "' + "x" * 81 + '" }]\n', 6, "keep it to 80"),
-        ("repeat = 0\n[[segment.segment]]\nduration = \"1m\"\nspeed = 5\n", 4, "from 1 to 100"),
+        (
+            'duration = "1m"\nspeed = 5\ncues = [{ at = "10s", text = "' + "x" * 81 + '" }]\n',
+            6,
+            "keep it to 80",
+        ),
+        ('repeat = 0\n[[segment.segment]]\nduration = "1m"\nspeed = 5\n', 4, "from 1 to 100"),
         ("repeat = 3\n", 3, "the repeat is empty"),
         ('[[segment.segment]]\nduration = "1m"\nspeed = 5\n', 3, "needs repeat = N"),
     ],
@@ -197,7 +205,7 @@ def test_every_problem_is_reported_at_once_and_nothing_is_half_loaded() -> None:
     text = (
         'name = "x"\nintent = "cycling"\ncolour = "red"\n\n'
         '[[segment]]\nduration = "5m"\nspeed = 40\n\n'
-        '[[segment]]\nspeed = 5\n\n'
+        "[[segment]]\nspeed = 5\n\n"
         '[[segment]]\nrepeat = 2\n[[segment.segment]]\nduration = "1m"\nspeed = 5\nincline = 99\n'
     )
     problems = _problems(text)
@@ -209,7 +217,10 @@ def test_every_problem_is_reported_at_once_and_nothing_is_half_loaded() -> None:
 def test_top_level_problems() -> None:
     assert any("missing name" in p for p in _problems('[[segment]]\nduration = "1m"\nspeed = 5\n'))
     assert any("no segments" in p for p in _problems('name = "x"\n'))
-    assert any('units "furlongs"' in p for p in _problems('name = "x"\nunits = "furlongs"\n' + HEAD[10:] + 'duration = "1m"\nspeed = 5\n'))
+    assert any(
+        'units "furlongs"' in p
+        for p in _problems('name = "x"\nunits = "furlongs"\n' + HEAD[10:] + 'duration = "1m"\nspeed = 5\n')
+    )
 
 
 def test_a_toml_syntax_error_has_its_line() -> None:
@@ -272,7 +283,9 @@ def _segments(draw: st.DrawFn) -> Segment:
     if by_distance:
         distance = draw(_distance)
         n = draw(st.integers(0, 2))
-        offsets = sorted(draw(st.lists(st.integers(0, max(int(distance.metres) - 1, 0)), min_size=n, max_size=n)))
+        offsets = sorted(
+            draw(st.lists(st.integers(0, max(int(distance.metres) - 1, 0)), min_size=n, max_size=n))
+        )
         cues = tuple(ProfileCue(draw(_text), at_distance=Distance(float(o), "m")) for o in offsets)
         duration = None
     else:
@@ -368,7 +381,9 @@ def test_demo_profile_shows_everything_in_six_to_ten_minutes() -> None:
     assert sum(len(s.cues) for s in plan.segments) >= 5
 
 
-def test_find_profile_builtin_then_user_folder_then_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_find_profile_builtin_then_user_folder_then_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TREADWALK_PROFILES", str(tmp_path))
     (tmp_path / "mine.toml").write_text(GOOD)
     (tmp_path / "demo.toml").write_text(GOOD)  # a built-in wins over a user file of the same stem
@@ -419,7 +434,9 @@ def test_missing_file_is_a_profile_error() -> None:
 
 def test_energy_estimate_follows_acsm_and_grows_with_incline() -> None:
     flat = parse_profile('name = "f"\n[[segment]]\nduration = "60m"\nspeed = 6\n', "f").to_plan()
-    hill = parse_profile('name = "h"\n[[segment]]\nduration = "60m"\nspeed = 6\nincline = 10\n', "h").to_plan()
+    hill = parse_profile(
+        'name = "h"\n[[segment]]\nduration = "60m"\nspeed = 6\nincline = 10\n', "h"
+    ).to_plan()
     # 6 km/h = 100 m/min: VO2 = 3.5 + 10 = 13.5 ml/kg/min -> 13.5 * 70 / 1000 * 5 * 60 = 283.5 kcal
     assert math.isclose(energy_kcal(flat, 70), 283.5)
     # + 1.8 * 100 * 0.10 = 18 more -> 31.5 ml/kg/min
