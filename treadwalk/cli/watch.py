@@ -1,0 +1,114 @@
+"""`treadwalk watch --mqtt URL`: a live table of every treadmill publishing to a broker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    from treadwalk.telemetry.settings import add_mqtt_arguments
+
+    p = sub.add_parser(
+        "watch",
+        help="live table of every treadmill publishing to an MQTT broker",
+        description="Show every treadmill publishing under the broker URL's prefix: name, phase, "
+        "segment, speed, incline, distance, heart rate, last seen. Ctrl+C ends it.",
+    )
+    add_mqtt_arguments(p, control=False)
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="listen for --wait seconds, print the table once as plain text, and exit",
+    )
+    p.add_argument("--json", action="store_true", help="with --once: one JSON object per treadmill")
+    p.add_argument(
+        "--wait", type=float, default=2.0, metavar="S", help="with --once: how long to listen (default 2 s)"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from treadwalk.core.errors import UsageError
+    from treadwalk.telemetry.settings import settings_from_args
+
+    settings = settings_from_args(args)
+    if settings is None:
+        raise UsageError("watch needs a broker: add --mqtt mqtt://host[:port][/prefix].")
+    if not args.wait > 0:
+        raise UsageError("--wait must be a number of seconds above 0, e.g. --wait 2.")
+    if args.json and not args.once:
+        raise UsageError("--json goes with --once.")
+    try:
+        return asyncio.run(_once(args, settings) if args.once else _live(settings))
+    except KeyboardInterrupt:
+        return 0  # Ctrl+C is how a live watch ends
+
+
+async def _once(args: argparse.Namespace, settings: Any) -> int:
+    from treadwalk.telemetry.board import Board
+    from treadwalk.telemetry.watch import watch_broker
+
+    board = Board(settings.prefix)
+    connected = asyncio.Event()
+
+    def changed(status: str) -> None:
+        if status == "connected":
+            connected.set()
+
+    task = asyncio.create_task(watch_broker(settings, board, changed), name="watch-once")
+    waiter = asyncio.create_task(connected.wait(), name="watch-once-connected")
+    try:
+        # watch_broker raises TelemetryError if the first connection fails (bounded by its timeout)
+        done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()
+        await asyncio.sleep(args.wait)
+    finally:
+        for t in (task, waiter):
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+    rows = board.rows()
+    now = time.time()
+    if args.json:
+        for row in rows:
+            print(json.dumps({**asdict(row), "status": row.status(now)}))
+        return 0
+    from treadwalk.dashboard.watch import render_watch_text
+
+    print(render_watch_text(rows, now, title=f"treadwalk watch {settings.display}"), end="")
+    return 0
+
+
+async def _live(settings: Any) -> int:
+    from treadwalk.dashboard.watch import WatchView
+    from treadwalk.telemetry.board import Board
+    from treadwalk.telemetry.watch import watch_broker
+
+    board = Board(settings.prefix)
+    status = "connecting"
+
+    def changed(new_status: str) -> None:
+        nonlocal status
+        status = new_status
+        dirty.set()
+
+    dirty = asyncio.Event()
+    with WatchView() as view:
+        async with asyncio.TaskGroup() as group:
+            task = group.create_task(watch_broker(settings, board, changed), name="watch-broker")
+            while not task.done():
+                view.update(board.rows(), time.time(), title=f"{settings.display} — {status} (Ctrl+C ends)")
+                dirty.clear()
+                try:
+                    async with asyncio.timeout(1.0):  # also redraw each second: "last seen" moves
+                        await dirty.wait()
+                except TimeoutError:
+                    pass
+    return 0
