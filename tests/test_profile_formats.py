@@ -349,12 +349,10 @@ def test_convert_refuses_to_overwrite_and_leaves_nothing_half_written(tmp_path: 
 
 
 def test_a_failed_write_removes_its_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from treadwalk.profile import files
-
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(files.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         convert(builtin_profile("demo").source or "", tmp_path / "d.xml")
     assert os.listdir(tmp_path) == []
