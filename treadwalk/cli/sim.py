@@ -1,0 +1,112 @@
+"""``treadwalk sim``: serve the virtual treadmill on a Bumble HCI transport until Ctrl+C.
+
+``register`` uses argparse only; ``run`` validates the flags (quirks, faults) before importing
+Bumble, then serves, logging one line per event to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from treadwalk.core.errors import UsageError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "sim",
+        help="serve a virtual FTMS treadmill on a Bluetooth HCI transport",
+        description=(
+            "Serve a virtual FTMS treadmill (real GATT over a Bumble host) on an HCI transport until "
+            "Ctrl+C, logging what it receives and does. Example: treadwalk sim --hci tcp-client:127.0.0.1:9001 "
+            "--quirks urevo --fault drop@30s+10s"
+        ),
+    )
+    p.add_argument(
+        "--hci", metavar="SPEC", help="Bumble HCI transport, e.g. usb:0 or tcp-client:127.0.0.1:9001"
+    )
+    p.add_argument(
+        "--quirks",
+        metavar="LIST",
+        default="",
+        help="comma-separated quirks or presets (strict spec when empty): citysports, urevo, kingsmith, "
+        "step_count_bit13, responses_as_notifications, padded_status, no_control_enforcement, echo_status, "
+        "reserved_training_status, mph_ranges, multi_packet_mtu23, notify_before_subscribe, no_response",
+    )
+    p.add_argument(
+        "--fault",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="inject a fault (repeatable): drop@30s, drop@30s+10s, refuse_control, reject:OP, no_answer:OP, malformed@20s",
+    )
+    p.add_argument("--name", default="treadwalk-sim", help="advertised name (default: treadwalk-sim)")
+    p.add_argument(
+        "--speedup", type=float, default=1.0, metavar="N", help="run the sim's clock N times faster"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+
+    from treadwalk.sim.options import parse_fault, parse_quirks
+
+    quirks = parse_quirks(args.quirks)
+    faults = [parse_fault(f) for f in args.fault]
+    if not args.hci:
+        raise UsageError(
+            "treadwalk sim needs --hci SPEC (e.g. --hci tcp-client:127.0.0.1:9001 or --hci usb:0): "
+            "without a transport nobody can reach the virtual treadmill."
+        )
+    if not args.speedup >= 1.0:
+        raise UsageError(f"--speedup must be 1 or more, not {args.speedup:g}.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.hci, args.name, quirks, faults, args.speedup))
+    return 0
+
+
+async def _serve(spec: str, name: str, quirks: frozenset[str], faults: list[Any], speedup: float) -> None:
+    import asyncio
+    import logging
+    import signal
+    import sys
+
+    from treadwalk.core.clock import LoopClock
+    from treadwalk.core.errors import TreadmillError
+    from treadwalk.radio import open_hci_device
+    from treadwalk.sim import VirtualTreadmill
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("treadwalk sim: %(message)s"))
+    sim_logger = logging.getLogger("treadwalk.sim")
+    sim_logger.addHandler(handler)
+    sim_logger.setLevel(logging.INFO)
+    sim_logger.propagate = False
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        try:
+            opened = open_hci_device(spec, name)
+            device = await opened.__aenter__()
+        except (OSError, ValueError, RuntimeError, TimeoutError) as exc:
+            raise TreadmillError(
+                f"Cannot open the HCI transport '{spec}' ({type(exc).__name__}: {exc}); check the spec "
+                "(e.g. usb:0, tcp-client:127.0.0.1:9001) and that the device or controller is there."
+            ) from exc
+        try:
+            async with VirtualTreadmill(device, LoopClock(speedup), name=name, quirks=quirks, faults=faults):
+                print(
+                    f"treadwalk sim: serving '{name}' on {spec}; Ctrl+C to stop", file=sys.stderr, flush=True
+                )
+                await stop.wait()
+        finally:
+            await opened.__aexit__(None, None, None)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        sim_logger.removeHandler(handler)
