@@ -114,8 +114,11 @@ def parse_mqtt_url(
     host = parts.hostname
     if not host:
         raise _usage(f"--mqtt {url!r} names no broker host; {hint}.")
-    if parts.query or parts.fragment:
-        raise _usage(f"--mqtt {url!r} has a query or fragment, which is not supported; {hint}.")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise _usage(
+            f"--mqtt {url!r} has '?' or '#', which a broker URL does not take "
+            f"(percent-encode them in a password); {hint}."
+        )
     tls = scheme == "mqtts"
     port = port_in_url if port_in_url is not None else (8883 if tls else 1883)
     if not 0 < port < 65536:
