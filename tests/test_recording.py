@@ -184,6 +184,15 @@ def test_phase_and_segment_changes_are_sampled_and_a_standing_belt_is_not(tmp_pa
     ]
 
 
+def test_finish_keeps_the_last_moments_before_the_stop(tmp_path: Path) -> None:
+    with SessionStore(tmp_path) as store:
+        rec = Recorder(store, PLAN, device="Sim")
+        for at in (0.0, 1.0, 1.4):  # 1.4 is not due yet when the session stops
+            rec.on_snapshot(snap(at))
+        rec.finish(StopReason.USER, {})
+        assert [s.elapsed_s for s in store.samples(rec.session_id)] == [0.0, 1.0, 1.4]
+
+
 def test_samples_carry_the_snapshot_values(tmp_path: Path) -> None:
     with SessionStore(tmp_path) as store:
         rec = Recorder(store, PLAN, device="Sim")

@@ -10,7 +10,8 @@ Imports only the stdlib and ``treadwalk.core``.
   A batch is committed by the next snapshot past the window, by any event, by ``flush()`` and
   by ``finish()``.
 - ``on_event``: every event, committed at once (with any batched samples before it).
-- ``finish(stop_reason, summary)``: closes the session. A session never finished shows as
+- ``finish(stop_reason, summary)``: writes the newest snapshot if it was not sampled yet, then
+  closes the session. A session never finished shows as
   interrupted in ``history``, with everything committed before the process died.
 
 Calls must not block the engine: a commit in WAL mode with ``synchronous=NORMAL`` costs tens of
@@ -94,6 +95,7 @@ class Recorder:
         self._last_elapsed: float | None = None
         self._pending: list[Sample] = []  # batched samples, not yet committed
         self._batch_started = 0.0
+        self._unwritten: SessionSnapshot | None = None  # the newest snapshot, if not sampled
         self.samples_written = 0
         self.events_written = 0
 
@@ -107,7 +109,12 @@ class Recorder:
         if self._finished:
             return
         if not self._due(snapshot):
+            self._unwritten = snapshot
             return
+        self._write(snapshot)
+
+    def _write(self, snapshot: SessionSnapshot) -> None:
+        self._unwritten = None
         machine = snapshot.machine
         sample = Sample(
             t=snapshot.wall,
@@ -161,6 +168,8 @@ class Recorder:
         A second call does nothing."""
         if self._finished:
             return
+        if self._unwritten is not None:  # the last moments before the stop count too
+            self._write(self._unwritten)
         self.flush()
         ended = max(self._wall(), self._last_wall or 0.0)
         self._store.finish_session(
