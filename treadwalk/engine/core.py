@@ -775,10 +775,16 @@ def _enter_segment(s: EngineState, now: float, out: list[Action]) -> EngineState
         return s
     seg = s.plan.segments[s.seg_index]
     length = format_duration(seg.duration_s) if seg.duration_s is not None else f"{seg.distance_m or 0:g} m"
+    speed = f"{seg.speed_kmh:g}" if seg.end_speed_kmh is None else f"{seg.speed_kmh:g}->{seg.end_speed_kmh:g}"
+    incline = (
+        f"{seg.incline_pct:g}"
+        if seg.end_incline_pct is None
+        else f"{seg.incline_pct:g}->{seg.end_incline_pct:g}"
+    )
     _emit(
         out,
         "segment",
-        f"{seg.name}: {seg.speed_kmh:g} km/h, {seg.incline_pct:g} % for {length}.",
+        f"{seg.name}: {speed} km/h, {incline} % for {length}.",
         index=s.seg_index,
         name=seg.name,
         segment_kind=seg.kind,
