@@ -1,0 +1,77 @@
+"""Finding FTMS treadmills in range, over bleak's public API (any backend).
+
+A machine counts as FTMS when it advertises FTMS service data (flags + machine type) or, like the
+Sole F65 (REFERENCE.md P13), only the FTMS service UUID. Imports: bleak, treadwalk.ftms, core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bleak import BleakScanner
+from bleak.backends.scanner import BaseBleakScanner
+from bleak.exc import BleakError
+
+from treadwalk import ftms
+from treadwalk.core.errors import DecodeError, TreadmillError
+
+__all__ = ["FoundMachine", "scan"]
+
+
+@dataclass(frozen=True, slots=True)
+class FoundMachine:
+    name: str | None
+    address: str
+    rssi: int | None
+    machine_types: tuple[str, ...]  # empty when only the service UUID was advertised
+    available: bool | None
+
+    @property
+    def is_treadmill(self) -> bool:
+        return not self.machine_types or "treadmill" in self.machine_types
+
+
+def _no_adapter(exc: BaseException) -> TreadmillError:
+    return TreadmillError(
+        f"No usable Bluetooth adapter ({type(exc).__name__}: {exc}); check one is plugged in, powered "
+        "and that you may use it (or use --hci SPEC, or try the virtual treadmill with 'treadwalk demo')."
+    )
+
+
+async def scan(
+    timeout_s: float = 5.0, *, backend: type[BaseBleakScanner] | None = None
+) -> list[FoundMachine]:
+    """Every FTMS machine heard within ``timeout_s``, treadmills first, strongest first."""
+    try:
+        if backend is None:
+            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
+        else:
+            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=backend)
+    except (BleakError, OSError) as exc:
+        raise _no_adapter(exc) from exc
+    machines: list[FoundMachine] = []
+    for device, adv in found.values():
+        data = adv.service_data.get(ftms.FTMS_SERVICE_UUID)
+        has_uuid = ftms.FTMS_SERVICE_UUID in {u.lower() for u in adv.service_uuids}
+        if data is None and not has_uuid:
+            continue
+        types: tuple[str, ...] = ()
+        available: bool | None = None
+        if data is not None:
+            try:
+                decoded = ftms.decode_advertisement(bytes(data))
+                types = tuple(decoded.machine_types)
+                available = decoded.available
+            except DecodeError:
+                pass
+        machines.append(
+            FoundMachine(
+                name=adv.local_name or device.name,
+                address=device.address,
+                rssi=adv.rssi,
+                machine_types=types,
+                available=available,
+            )
+        )
+    machines.sort(key=lambda m: (not m.is_treadmill, -(m.rssi if m.rssi is not None else -999)))
+    return machines
