@@ -8,7 +8,6 @@ their treadmill as a test case (python-kasa's habit).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -39,6 +38,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from treadwalk.core.errors import UsageError
 
     if args.seconds <= 0 or args.timeout <= 0:
@@ -60,6 +61,7 @@ def mask_address(address: str) -> str:
 
 
 async def _info(args: argparse.Namespace) -> int:
+    import asyncio
     import contextlib
 
     from treadwalk.core.clock import LoopClock
