@@ -453,3 +453,11 @@ def test_chart_is_plain_text_with_speed_and_incline_rows() -> None:
     bars = [line.split("│", 1)[1] for line in lines if "│" in line]
     assert all(len(b) in (0, 40) for b in bars)
     assert set("".join(bars)) <= set(" ▁▂▃▄▅▆▇█")
+
+
+def test_the_readme_example_profile_is_valid() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Profile format", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    plan = parse_profile(example, "README.md").to_plan()
+    assert len(plan.segments) == 9

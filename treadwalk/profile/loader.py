@@ -65,6 +65,8 @@ NAME_MAX_CHARS = 80
 INTENTS = ("walking", "running")
 UNITS = ("metric", "imperial", "pace")
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 TOP_KEYS = ("name", "description", "intent", "tags", "units", "segment")
 SEGMENT_KEYS = (
     "name",
@@ -157,7 +159,7 @@ def _text(value: object, path: Path, what: str, max_chars: int, out: _Problems) 
     if len(value) > max_chars:
         out.add(path, f"{what} is {len(value)} characters long; keep it to {max_chars}")
         return None
-    if any(ord(c) < 32 for c in value):
+    if _CONTROL.search(value):
         out.add(path, f"{what} holds a control character (a line break or tab); write one line")
         return None
     return value
@@ -344,6 +346,14 @@ def _parse_repeat(raw: dict[str, Any], path: Path, depth: int, out: _Problems) -
     return Repeat(times=times, items=items, name=name)
 
 
+def _duration_s(seg: Segment) -> float:
+    if seg.duration_s is not None:
+        return seg.duration_s
+    assert seg.distance is not None
+    end = seg.end_speed.kmh if seg.end_speed is not None else seg.speed.kmh
+    return seg.distance.metres / (max((seg.speed.kmh + end) / 2, 0.1) / 3.6)
+
+
 def profile_from_data(
     data: dict[str, Any],
     file: str,
@@ -391,7 +401,7 @@ def profile_from_data(
             units=units,
             source=file,
         )
-        total = profile.to_plan().duration_s
+        total = sum(_duration_s(seg) for seg, _ in profile.segments())
         if total > TOTAL_MAX_S:
             out.add((), f"the profile lasts {total / 3600:.1f} h; keep it under {TOTAL_MAX_S / 3600:g} h")
         out.raise_if_any()
