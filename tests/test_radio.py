@@ -528,3 +528,21 @@ def test_canary_bleak_backend_interface() -> None:
     assert BleakGATTProtocolError(0xFD).code == 0xFD
     assert BleakDeviceNotFoundError("x").identifier == "x"
     assert hci.HCI_LE_Create_Connection_Cancel_Command is not None
+
+
+def test_canary_quiet_host_and_controller_dispatch_like_bumble() -> None:
+    """The overrides in radio/_quiet.py copy Bumble's dispatch: fail if Bumble's changes."""
+    import re
+
+    from bumble.controller import Controller
+    from bumble.host import Host
+
+    from treadwalk.radio._quiet import QuietController, QuietHost
+
+    def cases(fn: object) -> list[str]:
+        return re.findall(r"case (hci\.\w+)\(\)", inspect.getsource(fn))  # type: ignore[arg-type]
+
+    assert cases(QuietHost.on_hci_packet) == cases(Host.on_hci_packet)
+    assert cases(QuietController.on_hci_packet) == cases(Controller.on_hci_packet)
+    assert "call_soon(self.host.on_packet, bytes(packet))" in inspect.getsource(Controller.send_hci_packet)
+    assert "self.hci_sink.on_packet(bytes(packet))" in inspect.getsource(Host.send_hci_packet)

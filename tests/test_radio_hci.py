@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from bleak import BleakClient, BleakScanner
@@ -44,16 +45,39 @@ def _free_port() -> int:
         return port
 
 
+def _listening(port: int) -> bool:
+    """Whether some socket listens on ``port``, without connecting to it.
+
+    A probe connection would not do: Bumble's tcp-server forgets its client when the probe's
+    close arrives, and that may come after our real client connected.
+    """
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not any(t.exists() for t in tables):  # not Linux: probe, then let the server see it close
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                pass
+        except OSError:
+            return False
+        time.sleep(0.5)
+        return True
+    for table in tables:
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                return True
+    return False
+
+
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], within_s: float = 15.0) -> None:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the controllers exited: {proc.stderr.read() if proc.stderr else b''!r}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
+        if _listening(port):
+            return
+        time.sleep(0.05)
     raise RuntimeError(f"the controllers never listened on {port}")
 
 

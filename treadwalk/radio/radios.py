@@ -32,6 +32,7 @@ from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink, Transport
 
 from ._central import Central, close_device
+from ._quiet import QuietController, QuietHost
 from .backend import BumbleClient, BumbleScanner
 
 __all__ = ["HciRadio", "VirtualRadio", "open_hci_device"]
@@ -144,9 +145,9 @@ class VirtualRadio(_Radio):
 
     async def _new_host(self, name: str, address: str) -> tuple[Device, Controller]:
         assert self._link is not None
-        controller = Controller(f"{name}-controller", link=self._link)
+        controller = QuietController(f"{name}-controller", link=self._link)
         self._controllers.append(controller)
-        device = _device(name, address, Host(controller, AsyncPipeSink(controller)))
+        device = _device(name, address, QuietHost(controller, AsyncPipeSink(controller)))
         self._devices.append(device)
         await device.power_on()
         return device, controller
@@ -189,7 +190,7 @@ class HciRadio(_Radio):
             raise RuntimeError("an HciRadio is not re-entrant")
         self._transport = await open_transport(self.spec)
         try:
-            host = Host(controller_source=self._transport.source, controller_sink=self._transport.sink)
+            host = QuietHost(controller_source=self._transport.source, controller_sink=self._transport.sink)
             device = _device("treadwalk", self._address, host)
             await device.power_on()
             self._bind(Central(device))
@@ -220,7 +221,7 @@ async def open_hci_device(spec: str, name: str, address: str | None = None) -> A
     """A powered-on Bumble Device on the HCI transport ``spec`` (the peripheral side)."""
     transport = await open_transport(spec)
     try:
-        host = Host(controller_source=transport.source, controller_sink=transport.sink)
+        host = QuietHost(controller_source=transport.source, controller_sink=transport.sink)
         device = _device(name, address or _PERIPHERAL_ADDRESS.format(1), host)
         await device.power_on()
         try:
