@@ -106,23 +106,35 @@ async def _info(args: argparse.Namespace) -> int:
             print(f"recording for {args.seconds:g} s: walk, change speed and incline on the console...")
             await asyncio.sleep(args.seconds)
             assert tm.raw_log is not None
-            t0 = tm.raw_log[0][0] if tm.raw_log else 0.0
-            fixture = {
-                "format": "treadwalk-capture/1",
-                "identity": {k: info[k] for k in ("name", "manufacturer", "model", "firmware")},
-                "address": mask_address(caps.address or ""),
-                "features": info["features"],
-                "targets": info["targets"],
-                "speed_kmh": info["speed_kmh"],
-                "incline_pct": info["incline_pct"],
-                "frames": [
-                    {"t": round(t - t0, 3), "char": char, "dir": direction, "hex": hexdata}
-                    for t, char, direction, hexdata in tm.raw_log
-                ],
-            }
+            fixture = capture_fixture(tm)
             out = _write_capture(Path(args.capture), fixture)
             print(f"saved {len(fixture['frames'])} frames to {out}")
     return 0
+
+
+def capture_fixture(tm: Any) -> dict[str, Any]:
+    """The fixture of a connected ``FtmsTreadmill`` whose ``raw_log`` was recording."""
+    caps = tm.capabilities
+    log = tm.raw_log or []
+    t0 = log[0][0] if log else 0.0
+    return {
+        "format": "treadwalk-capture/1",
+        "identity": {
+            "name": caps.name,
+            "manufacturer": caps.manufacturer,
+            "model": caps.model,
+            "firmware": caps.firmware,
+        },
+        "address": mask_address(caps.address or ""),
+        "features": sorted(caps.features),
+        "targets": sorted(caps.targets),
+        "speed_kmh": {"min": caps.speed.minimum, "max": caps.speed.maximum, "step": caps.speed.step},
+        "incline_pct": None
+        if caps.incline is None
+        else {"min": caps.incline.minimum, "max": caps.incline.maximum, "step": caps.incline.step},
+        "quirks": tm.quirks.active,
+        "frames": [{"t": round(t - t0, 3), "char": c, "dir": d, "hex": h} for t, c, d, h in log],
+    }
 
 
 def _write_capture(out: Path, fixture: dict[str, Any]) -> Path:
