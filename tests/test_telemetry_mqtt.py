@@ -119,9 +119,9 @@ async def test_discovery_with_control_has_numbers_and_buttons_on_one_device(brok
         "number/treadwalk_tm2/target_speed/config",
         "number/treadwalk_tm2/target_incline/config",
         "button/treadwalk_tm2/pause/config",
-        "button/treadwalk_tm2/resume/config",
         "button/treadwalk_tm2/stop/config",
     }
+    assert "button/treadwalk_tm2/resume/config" not in configs  # published empty: no remote resume
     assert {json.dumps(c["device"], sort_keys=True) for c in configs.values()} == {
         json.dumps(configs["button/treadwalk_tm2/stop/config"]["device"], sort_keys=True)
     }
@@ -213,8 +213,10 @@ async def test_broker_restart_never_touches_the_producer_and_publishing_resumes(
                     await produce(0.1)
             async with Listener(broker.port, "treadwalk/tm3/state", "treadwalk/tm3/availability") as listener:
                 await produce(0.5)
-                fresh = await listener.wait_for(lambda m: m.topic.endswith("state") and not m.retain)
-                assert fresh.json()["elapsed_s"] > last_before
+                # (the backlog kept through the outage may come first; then the new samples)
+                await listener.wait_for(
+                    lambda m: m.topic.endswith("state") and m.json()["elapsed_s"] > last_before
+                )
                 online = await listener.wait_for(lambda m: m.topic.endswith("availability"))
                 assert online.payload == b"online"
                 assert online.retain
@@ -298,7 +300,7 @@ async def test_retained_start_and_commands_to_a_standing_belt_are_refused(broker
             ):
                 await _send(listener, payload)
             await listener.wait_for(lambda m: len(_refusals(listener)) >= 5)
-            # paused by the treadmill itself (console or safety key): resume stays local
+            # paused by the treadmill itself (console or safety key): resume stays local too
             telemetry.on_snapshot(
                 snapshot(1.0, phase=Phase.PAUSED, paused_by="machine", belt=BeltState.PAUSED)
             )
@@ -311,7 +313,7 @@ async def test_retained_start_and_commands_to_a_standing_belt_are_refused(broker
     assert "never starts" in str(refusals[1]["reason"])
     assert "ready" in str(refusals[2]["reason"])
     assert "stands" in str(refusals[3]["reason"])
-    assert "resume on the treadmill" in str(refusals[5]["reason"])
+    assert "resume at the treadmill" in str(refusals[5]["reason"])
     assert control.submitted == []
     assert control.telemetry.stats.refused == 6
 
@@ -324,11 +326,10 @@ async def test_accepted_commands_reach_the_session_clamped_and_rate_limited(brok
         await _send(listener, '{"command": "speed", "target_kmh": 9}')  # over the cap: 6.0 -> +0.5
         await _send(listener, '{"command": "pause"}')
         await control.until(lambda c: len(c) >= 2)
-        # a paused session (paused by the remote) may be resumed remotely
+        # paused by the remote: resuming is still a start from standstill, and stays local
         telemetry.on_snapshot(snapshot(1.0, phase=Phase.PAUSED, paused_by="remote", belt=BeltState.PAUSED))
-        await asyncio.sleep(0.6)  # let the command bucket refill a little (2 per second, 3 at most)
         await _send(listener, '{"command": "resume"}')
-        await control.until(lambda c: len(c) >= 3)
+        await listener.wait_for(lambda m: m.json()["data"].get("command") == "resume")
         telemetry.on_snapshot(snapshot(2.0, target_speed=5.0, speed=5.0))
         await _send(listener, '{"command": "speed", "delta_kmh": 3}')  # over the rate: +1.0 at most
         await asyncio.sleep(1.6)  # the command bucket is full again: 3
@@ -340,9 +341,9 @@ async def test_accepted_commands_reach_the_session_clamped_and_rate_limited(brok
     kinds = [(c.kind, c.value) for c in control.submitted]
     assert kinds[0] == (CommandKind.SPEED, 0.5)
     assert kinds[1] == (CommandKind.PAUSE, None)
-    assert kinds[2] == (CommandKind.RESUME, None), _refusals(listener)
-    assert kinds[3][0] is CommandKind.SPEED
-    assert 0.05 <= kinds[3][1] <= 1.0
+    assert kinds[2][0] is CommandKind.SPEED
+    assert 0.05 <= (kinds[2][1] or 0.0) <= 1.0
+    assert (CommandKind.RESUME, None) not in kinds
     assert kinds[-1] == (CommandKind.STOP, None)
     assert 3 <= kinds.count((CommandKind.SKIP, None)) < 5
     assert all(c.source == "mqtt" for c in control.submitted)

@@ -214,10 +214,10 @@ def test_no_snapshot_yet_refuses_everything() -> None:
             gate.decide(RemoteRequest(word), None, now=1.0)
 
 
-def test_resume_only_from_a_pause_the_session_made() -> None:
+def test_resume_is_never_remote_not_even_from_a_pause_the_keys_or_mqtt_made() -> None:
     for by in ("user", "remote"):
-        kind = _decide(CommandGate(now=100.0), RemoteRequest("resume"), phase=Phase.PAUSED, paused_by=by)
-        assert kind is CommandKind.RESUME
+        with pytest.raises(Refused, match="never starts a belt from standstill"):
+            _decide(CommandGate(now=100.0), RemoteRequest("resume"), phase=Phase.PAUSED, paused_by=by)
 
 
 def test_speed_and_incline_while_running_and_refused_on_a_machine_that_reports_stopped() -> None:

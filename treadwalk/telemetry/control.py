@@ -2,9 +2,9 @@
 
 A person stands on the belt, so the gate is the narrow end:
 
-- never a start from standstill: ``start`` is refused by the parser; ``resume`` only from a
-  pause the session made (``paused_by`` keyboard/remote), never from ready, countdown, a stop,
-  or a pause by the treadmill's own buttons or safety key (those win: resume on the console);
+- never a start from standstill: ``start`` is refused by the parser and ``resume`` here,
+  always (a paused belt stands, with a person on it; the engine refuses a remote resume too,
+  this gate only gives the remote a reason);
 - speed, incline and skip only while the session is running (or cooling down) and the machine
   does not report its belt stopped or paused;
 - targets clamped to the walker's caps (``Limits``) and changes rate-limited to the caps'
@@ -104,12 +104,12 @@ class CommandGate:
 
         belt = snapshot.machine.belt
         if kind is CommandKind.RESUME:
-            if phase is not Phase.PAUSED:
-                raise Refused(
-                    f"the session is {phase.value}, not paused: MQTT never starts a belt from standstill"
-                )
-            if snapshot.paused_by not in ("user", "remote"):
-                raise Refused("the treadmill paused itself (console or safety key): resume on the treadmill")
+            # A paused belt stands, with a person on it: resuming it is a start from standstill.
+            # The engine refuses a remote resume too; saying so here gives the remote a reason.
+            raise Refused(
+                f"the belt stands (session {phase.value}): MQTT never starts a belt from standstill; "
+                "resume at the treadmill or on the treadwalk screen"
+            )
         elif kind is CommandKind.PAUSE:
             if phase not in _MOVING:
                 raise Refused(f"the session is {phase.value}, not running")

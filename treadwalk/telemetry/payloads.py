@@ -303,7 +303,7 @@ def _entities(topics: Topics, limits: Limits) -> list[_Entity]:
                     "icon": icon,
                 },
             )
-            for word, icon in (("pause", "mdi:pause"), ("resume", "mdi:play"), ("stop", "mdi:stop"))
+            for word, icon in (("pause", "mdi:pause"), ("stop", "mdi:stop"))
         ),
     ]
 
@@ -343,4 +343,6 @@ def discovery_messages(
             "origin": origin,
         }
         out.append((topic, dumps(config)))
+    # No "resume" button: a remote never resumes a standing belt. Clear one an older version left.
+    out.append((f"{discovery_prefix}/button/{node}/resume/config", b""))
     return out
