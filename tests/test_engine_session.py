@@ -301,7 +301,8 @@ async def test_an_exception_in_the_machine_events_stops_the_belt() -> None:
 
 async def test_a_stop_that_never_answers_does_not_hang_the_exit() -> None:
     tm = FakeTreadmill(stop_hangs=True)
-    session, _w = _session(tm, _plan(1, 10.0), cooldown_s=0.0)
+    settings = Settings(auto_start=True, cooldown_s=0.0)
+    session = Session(tm, _plan(1, 10.0), LoopClock(), settings=settings, stop_timeout_s=3.0)
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     result = await session.run()

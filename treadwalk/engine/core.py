@@ -73,6 +73,8 @@ __all__ = [
 ]
 
 _EPS = 1e-9
+_ECHO_S = 3.0  # a machine's echo of our own target arrives within this long
+_ECHO_TOLERANCE = 0.05  # km/h or %: what unit conversions on the machine (mph) may shift
 _ACTIVE = (Phase.RUNNING, Phase.COOLDOWN)
 
 
@@ -178,6 +180,15 @@ class Axis:
     budget: float = 0.0  # token bucket: how far ``value`` may move right now
     retry_at: float = -math.inf
     wanted: float | None = None  # the goal: snapped and capped, before rate limiting
+    recent: tuple[tuple[float, float], ...] = ()  # (time, value) sent in the last few seconds
+
+    def sent_recently(self, value: float, now: float) -> bool:
+        """Whether ``value`` is one of ours (a late echo of an earlier target is not the console)."""
+        return any(now - t <= _ECHO_S and abs(v - value) <= _ECHO_TOLERANCE for t, v in self.recent)
+
+    def sending(self, value: float, now: float) -> Axis:
+        kept = tuple((t, v) for t, v in self.recent if now - t <= _ECHO_S)
+        return replace(self, sent=value, recent=(*kept, (now, value)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,7 +495,7 @@ def _on_machine_event(
                 )
             return s
         case TargetChanged(by_us=False, speed_kmh=speed, incline_pct=incline):
-            return _console_target(s, speed, incline, out)
+            return _console_target(s, now, speed, incline, out)
         case TargetChanged():
             return s
         case ControlLost(regained=False):
@@ -513,10 +524,15 @@ def _cancel_countdown(s: EngineState, out: list[Action], message: str) -> Engine
 
 
 def _console_target(
-    s: EngineState, speed: float | None, incline: float | None, out: list[Action]
+    s: EngineState, now: float, speed: float | None, incline: float | None, out: list[Action]
 ) -> EngineState:
     if s.phase is not Phase.RUNNING or s.paused_by is not None:
         return s
+    if speed is not None and s.speed_grid is not None:
+        speed = None if s.speed.sent_recently(speed, now) else snap(speed, s.speed_grid)
+    if incline is not None:
+        grid_i = s.incline_grid
+        incline = None if grid_i is None or s.incline.sent_recently(incline, now) else snap(incline, grid_i)
     if speed is not None and speed > 0 and speed != s.speed.value:
         s = replace(s, console_speed_kmh=speed, speed=replace(s.speed, value=speed, sent=speed, wanted=speed))
         _emit(
@@ -955,6 +971,8 @@ def _slew(axis: Axis, wanted: float, grid: Grid, refill: float, burst: float) ->
     if grid.step > 0:
         steps_needed = round(abs(diff) / grid.step)
         steps_allowed = math.floor(budget / grid.step + 1e-9)
+        if steps_needed == 0:  # less than half a step off (a value from elsewhere): onto the grid
+            return replace(axis, value=wanted, budget=budget, wanted=wanted)
         n = min(steps_needed, steps_allowed)
         if n <= 0:
             return replace(axis, value=value, budget=budget, wanted=wanted)
@@ -1007,7 +1025,7 @@ def _drive(s: EngineState, now: float, dt: float, machine: TreadmillState, out: 
     if can_send:
         if speed.value is not None and speed.value != speed.sent and now >= speed.retry_at:
             out.append(SetSpeed(speed.value))
-            speed = replace(speed, sent=speed.value)
+            speed = speed.sending(speed.value, now)
         if (
             grid_i is not None
             and incline.value is not None
@@ -1015,7 +1033,7 @@ def _drive(s: EngineState, now: float, dt: float, machine: TreadmillState, out: 
             and now >= incline.retry_at
         ):
             out.append(SetIncline(incline.value))
-            incline = replace(incline, sent=incline.value)
+            incline = incline.sending(incline.value, now)
     clamped = "; ".join(reasons) or None
     if clamped is not None and clamped != s.clamped:
         _emit(out, "clamped", clamped[0].upper() + clamped[1:] + ".")

@@ -89,6 +89,12 @@ class SessionResult:
         }
 
 
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no answer in time"
+    return str(exc) or type(exc).__name__
+
+
 class Session:
     """One workout on one belt. ``await run()`` once; ``submit()`` commands at any time.
 
@@ -107,8 +113,8 @@ class Session:
         settings: Settings | None = None,
         session_id: int | None = None,
         enter_treadmill: bool = True,
-        action_timeout_s: float = 5.0,
-        stop_timeout_s: float = 3.0,
+        action_timeout_s: float = 12.0,
+        stop_timeout_s: float = 10.0,
     ) -> None:
         self._treadmill = treadmill
         self._clock = clock
@@ -129,6 +135,8 @@ class Session:
         self._ran = False
         self._stop_confirmed = False
         self._snapshot: SessionSnapshot | None = None
+        self._targets: dict[type[Action], SetSpeed | SetIncline] = {}
+        self._target_task: asyncio.Task[None] | None = None
 
     # -- the outside ------------------------------------------------------------------------
 
@@ -186,6 +194,7 @@ class Session:
                 finally:
                     pump.cancel()
                     await asyncio.wait([pump])
+                    await self._cancel_targets()
         except BaseException as exc:
             if not self._state.done:  # connecting (or disconnecting) failed
                 await self._abort(exc)
@@ -259,48 +268,88 @@ class Session:
             self._wake.set()
 
     async def _execute(self, actions: Sequence[Action]) -> None:
-        tm = self._treadmill
+        """Carry out the core's actions in order. Belt state changes (start, pause, stop) are
+        awaited here; targets go to a background task, so a machine that is slow to answer
+        (seconds, on some) never holds up the clock, the snapshots or a stop. A pause or a stop
+        first cancels a target still in flight: nothing waits behind a speed change."""
         for action in actions:
-            if isinstance(action, Emit):
-                self._publish_event(action)
-                continue
+            match action:
+                case Emit():
+                    self._publish_event(action)
+                case SetSpeed() | SetIncline():
+                    self._targets[type(action)] = action
+                    if self._target_task is None or self._target_task.done():
+                        self._target_task = asyncio.create_task(self._send_targets(), name="engine-targets")
+                case StopBelt() | PauseBelt() | StartBelt():
+                    if isinstance(action, StopBelt | PauseBelt):
+                        await self._cancel_targets()
+                    if not await self._belt(action):
+                        return
+
+    async def _belt(self, action: StopBelt | PauseBelt | StartBelt) -> bool:
+        """One start/pause/stop under its timeout. False: do not carry out what follows."""
+        tm = self._treadmill
+        try:
+            async with asyncio.timeout(
+                self._stop_timeout_s if isinstance(action, StopBelt) else self._action_timeout_s
+            ):
+                match action:
+                    case StopBelt():
+                        await tm.stop()
+                        self._stop_confirmed = True
+                    case StartBelt():
+                        await tm.start()
+                        self._stop_confirmed = False
+                    case PauseBelt():
+                        await tm.pause()
+        except ConnectionLost as exc:
+            self._link_lost = str(exc) or "lost"
+            return False  # the rest would fail too; the next step ends the session
+        except (TreadmillError, TimeoutError) as exc:
+            self._failures.append(Failure(action, _why(exc)))
+            if isinstance(action, PauseBelt):
+                await self._safe_stop()  # a pause that did not happen: the belt must not keep going
+            return not isinstance(action, StartBelt)
+        return True
+
+    async def _send_targets(self) -> None:
+        tm = self._treadmill
+        while self._targets:
+            kind = SetSpeed if SetSpeed in self._targets else SetIncline
+            action = self._targets.pop(kind)
             try:
-                async with asyncio.timeout(
-                    self._stop_timeout_s if isinstance(action, StopBelt) else self._action_timeout_s
-                ):
-                    match action:
-                        case StopBelt():
-                            await tm.stop()
-                            self._stop_confirmed = True
-                        case StartBelt():
-                            await tm.start()
-                            self._stop_confirmed = False
-                        case PauseBelt():
-                            await tm.pause()
-                        case SetSpeed(speed_kmh=v):
-                            applied = await tm.set_speed(v)
-                            if applied.clamped:
-                                self._publish_event(
-                                    Emit("clamped", applied.reason or f"speed held at {applied.value:g} km/h")
-                                )
-                        case SetIncline(incline_pct=v):
-                            applied = await tm.set_incline(v)
-                            if applied.clamped:
-                                self._publish_event(
-                                    Emit("clamped", applied.reason or f"incline held at {applied.value:g} %")
-                                )
+                async with asyncio.timeout(self._action_timeout_s):
+                    if isinstance(action, SetSpeed):
+                        applied = await tm.set_speed(action.speed_kmh)
+                        unit = "km/h"
+                    else:
+                        assert isinstance(action, SetIncline)
+                        applied = await tm.set_incline(action.incline_pct)
+                        unit = "%"
+                if applied.clamped:
+                    self._publish_event(
+                        Emit("clamped", applied.reason or f"held at {applied.value:g} {unit}")
+                    )
             except ConnectionLost as exc:
                 self._link_lost = str(exc) or "lost"
-                return  # the rest would fail too; the next step ends the session
+                self._targets.clear()
+                self._wake.set()
+                return
             except (TreadmillError, TimeoutError) as exc:
-                why = str(exc) or (
-                    "no answer in time" if isinstance(exc, TimeoutError) else type(exc).__name__
-                )
-                self._failures.append(Failure(action, why))
-                if isinstance(action, PauseBelt):
-                    await self._safe_stop()  # a pause that did not happen: the belt must not keep going
-                if isinstance(action, StartBelt):
-                    return
+                self._failures.append(Failure(action, _why(exc)))
+                self._wake.set()
+            except Exception as exc:  # a bug below us: the loop raises it (belt stopped, error kept)
+                self._pump_error = exc
+                self._targets.clear()
+                self._wake.set()
+                return
+
+    async def _cancel_targets(self) -> None:
+        self._targets.clear()
+        task, self._target_task = self._target_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
 
     async def _safe_stop(self) -> None:
         """Command a stop under a short timeout; log (never raise) when it fails."""
@@ -331,6 +380,7 @@ class Session:
                     self._publish_event(action)
             self._publish_snapshot()
         finally:
+            await self._cancel_targets()  # nothing in flight holds up the stop
             if started and not self._stop_confirmed:
                 await self._safe_stop()
 
