@@ -398,7 +398,8 @@ def test_start_only_from_ready_and_only_on_purpose() -> None:
     assert c.press("enter", RUNNING) is None
     assert c.press("enter", PHASES["connecting"]) is None
     assert c.press("q", ready) == Command(CommandKind.STOP)  # nothing moves yet: no question
-    assert c.press(" ", PHASES["countdown"]) is None
+    assert c.press(" ", PHASES["countdown"]) == Command(CommandKind.TOGGLE_PAUSE)  # not yet
+    assert c.press("+", PHASES["countdown"]) is None
     assert c.press("q", PHASES["countdown"]) == Command(CommandKind.STOP)
 
 
@@ -484,7 +485,8 @@ async def test_live_draws_at_most_4_frames_a_second_and_ends_with_the_session() 
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     for i in range(1000):  # 100 snapshots a second for 10 s
-        dash.on_snapshot(snap(at=float(i), session_elapsed_s=400.0 + i / 100))
+        speed = 5.0 + (i % 10) / 10  # a new number on screen every snapshot
+        dash.on_snapshot(snap(at=float(i), machine=TreadmillState(speed_kmh=speed, incline_pct=3.0)))
         await asyncio.sleep(0.01)
     elapsed = loop.time() - t0
     assert dash.renders <= 4 * elapsed + 2
@@ -505,9 +507,16 @@ async def test_live_redraws_on_resize_and_restores_on_cancel() -> None:
     dash = Dashboard(console, keys=False)
     dash.on_snapshot(RUNNING)
     task = asyncio.create_task(dash.run(), name="dashboard")
-    await asyncio.sleep(3.0)  # idle: a frame a second at most
+    await asyncio.sleep(3.0)  # nothing changes: one frame, then nothing to redraw
     idle = dash.renders
-    assert 1 <= idle <= 4
+    assert idle == 1
+    dash.on_snapshot(snap(session_elapsed_s=401.0))
+    await asyncio.sleep(0.3)
+    assert dash.renders == idle + 1
+    dash.on_snapshot(snap(session_elapsed_s=401.2))  # the same screen (seconds shown)
+    await asyncio.sleep(0.3)
+    assert dash.renders == idle + 1
+    idle = dash.renders
     console.size = (140, 40)  # type: ignore[assignment]
     await asyncio.sleep(0.3)
     assert dash.renders == idle + 1

@@ -30,7 +30,7 @@ _CSI_NAMES = {"A": "up", "B": "down", "C": "right", "D": "left"}
 # The key map as users read it (README and help). Values are the Command they send.
 KEY_HELP: tuple[tuple[str, str], ...] = (
     ("Enter (or s)", "start the belt from the ready screen (after a countdown)"),
-    ("space", "pause / resume"),
+    ("space", "pause / resume (during the countdown: not yet, back to the ready screen)"),
     ("+ or =, up", "speed up"),
     ("- , down", "slow down"),
     ("]", "incline up"),
@@ -127,8 +127,8 @@ class Controls:
             if k == "enter" or len(k) == 1:
                 self.notice = "Press Enter to start the belt."
             return None
-        if phase == Phase.COUNTDOWN:
-            return None  # q (above) cancels, x stops; nothing else while the belt gets going
+        if phase == Phase.COUNTDOWN:  # space: back to ready; q (above) quits; x stops
+            return Command(CommandKind.TOGGLE_PAUSE) if k == " " else None
         if k == " ":
             return Command(CommandKind.TOGGLE_PAUSE)
         if k in ("+", "=", "up"):

@@ -28,7 +28,16 @@ from treadwalk.core.model import Command, Phase, SessionEvent, SessionSnapshot
 
 from .keys import Controls, KeyReader
 from .summary import SessionSummary
-from .view import UNIT_MODES, View, next_units, plain_event_line, plain_status_line, render, render_summary
+from .view import (
+    UNIT_MODES,
+    Lines,
+    View,
+    next_units,
+    plain_event_line,
+    plain_status_line,
+    render,
+    render_summary,
+)
 
 __all__ = ["Dashboard"]
 
@@ -200,6 +209,7 @@ class Dashboard:
         # Order matters on the way out: leave the screen first, then give the keyboard back.
         with self._key_reader(), _logs_held(self), live:
             last_size: tuple[int, int] | None = None
+            last_key: tuple[object, ...] | None = None
             last_draw = float("-inf")
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -213,10 +223,14 @@ class Dashboard:
                 size = (self.console.width, self.console.height)
                 if self._dirty.is_set() or size != last_size or now - last_draw >= 1.0:
                     self._dirty.clear()
-                    last_size = size
-                    live.update(self.frame(*size), refresh=True)  # type: ignore[arg-type]
-                    self.renders += 1
-                    last_draw = now
+                    frame = self.frame(*size)
+                    # Most frames repeat the last one (the numbers move once a second):
+                    # writing them again would only cost CPU.
+                    key = frame.key() if isinstance(frame, Lines) else None
+                    if key is None or key != last_key or size != last_size:
+                        live.update(frame, refresh=True)  # type: ignore[arg-type]
+                        self.renders += 1
+                    last_key, last_size, last_draw = key, size, now
                 if self._ended:
                     return
                 # at most max_fps frames a second

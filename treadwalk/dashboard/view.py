@@ -11,12 +11,14 @@ May import rich and ``treadwalk.core`` only.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -192,11 +194,12 @@ def _mode(snap: SessionSnapshot | None, view: View) -> str:
 
 
 def _fit(text: Text, width: int) -> Text:
-    out = text.copy()
-    out.no_wrap = True
-    out.overflow = "crop"
-    out.truncate(max(0, width), overflow="crop")
-    return out
+    """Cut ``text`` to ``width`` cells, in place (every Text here is built for one frame)."""
+    text.no_wrap = True
+    text.overflow = "crop"
+    if text.cell_len > width:
+        text.truncate(max(0, width), overflow="crop")
+    return text
 
 
 def _pad(text: Text, width: int) -> Text:
@@ -311,7 +314,8 @@ KEYS_READY: tuple[tuple[str, str], ...] = (
     ("x", "STOP NOW"),
 )
 KEYS_COUNTDOWN: tuple[tuple[str, str], ...] = (
-    ("q", "cancel"),
+    ("space", "wait, not yet"),
+    ("q", "quit"),
     ("x", "STOP NOW"),
 )
 
@@ -354,10 +358,12 @@ def _big_block(
     style: str,
 ) -> list[Text]:
     rows = [Text(label, style=S_LABEL)]
-    if scale >= 1 and big_width(value, scale) <= width:
-        rows += [Text(r, style=style) for r in big_rows(value, scale)]
-    else:  # too narrow for big digits: a bold number, padded to the same height
-        n = 3 * max(1, scale)
+    n = 3 * max(1, scale)
+    for s in range(scale, 0, -1):  # the biggest digits that fit, padded to the same height
+        if big_width(value, s) <= width - 1:
+            rows += [Text(r, style=style) for r in big_rows(value, s)] + [Text()] * (n - 3 * s)
+            break
+    else:  # too narrow for big digits: a bold number
         rows += [Text(value, style=style)] + [Text()] * (n - 1)
     rows.append(caption)
     return rows
@@ -514,16 +520,13 @@ def _chart_rows(values: Sequence[float], lo: float, hi: float, rows: int) -> lis
     return ["".join(row) for row in out]
 
 
-def _timeline(
-    snap: SessionSnapshot, width: int, speed_rows: int, incline_rows: int, axis: bool
-) -> list[Text]:
-    plan: Plan = snap.plan
-    gutter = 8
-    w = max(4, width - gutter)
+@functools.lru_cache(maxsize=16)
+def _plan_chart(
+    plan: Plan, w: int, speed_rows: int, incline_rows: int
+) -> tuple[tuple[int, ...], list[str], list[str]]:
+    """For each of ``w`` columns: the segment it shows, and the chart rows (plan only, so
+    cached: a frame only restyles them)."""
     total = plan.duration_s
-    if total <= 0 or not plan.segments:
-        return []
-    # Which segment each column shows, and the plan value there.
     starts: list[float] = []
     t = 0.0
     for s in plan.segments:
@@ -542,36 +545,54 @@ def _timeline(
         col_seg.append(i)
         speeds.append(seg.speed_at(frac))
         inclines.append(seg.incline_at(frac))
+    hi_speed = max(plan.max_speed_kmh, 0.1)
+    # Walking speeds sit in a narrow band: start the axis just under the slowest one.
+    lo_speed = max(0.0, float(int(min(speeds))) - 1.0)
+    lo_incline = min(0.0, min(inclines))
+    hi_incline = max(1.0, plan.max_incline_pct)
+    speed = _chart_rows(speeds, lo_speed, hi_speed, speed_rows) if speed_rows else []
+    incline = _chart_rows(inclines, lo_incline, hi_incline, incline_rows) if incline_rows else []
+    return tuple(col_seg), speed, incline
+
+
+def _timeline(
+    snap: SessionSnapshot, width: int, speed_rows: int, incline_rows: int, axis: bool
+) -> list[Text]:
+    plan: Plan = snap.plan
+    gutter = 8
+    w = max(4, width - gutter)
+    total = plan.duration_s
+    if total <= 0 or not plan.segments:
+        return []
+    col_seg, speed_chart, incline_chart = _plan_chart(plan, w, speed_rows, incline_rows)
     pos = plan_position_s(snap)
     here = min(w - 1, int(pos / total * w))
     started = snap.phase not in (Phase.CONNECTING, Phase.READY, Phase.COUNTDOWN)
     current = snap.segment_index if started else None
 
     def styled(rows: list[str], label: str, color: str) -> list[Text]:
+        # walked: shaded; the current segment: bold; the rest: plain colour. Runs, not cells.
+        kinds = [0 if started and c < here else 1 if col_seg[c] == current else 2 for c in range(w)]
+        styles = (S_DONE, f"bold {color}", color)
+        runs: list[tuple[int, int, str]] = []
+        start = 0
+        for c in range(1, w + 1):
+            if c == w or kinds[c] != kinds[start]:
+                runs.append((start, c, styles[kinds[start]]))
+                start = c
         lines = []
         for r, row in enumerate(rows):
             line = Text(label.ljust(gutter) if r == len(rows) - 1 else " " * gutter, style=S_LABEL)
-            for c, ch in enumerate(row):
-                if started and c < here:
-                    style = S_DONE
-                elif current is not None and col_seg[c] == current:
-                    style = f"bold {color}"
-                else:
-                    style = color
-                line.append(ch, style=style)
+            for a, b, style in runs:
+                line.append(row[a:b], style=style)
             lines.append(line)
         return lines
 
-    hi_speed = max(plan.max_speed_kmh, 0.1)
-    lo_incline = min(0.0, min(inclines))
-    hi_incline = max(1.0, plan.max_incline_pct)
     lines: list[Text] = []
-    if speed_rows:
-        # Walking speeds sit in a narrow band: start the axis just under the slowest one.
-        lo_speed = max(0.0, float(int(min(speeds))) - 1.0)
-        lines += styled(_chart_rows(speeds, lo_speed, hi_speed, speed_rows), "speed", "green")
-    if incline_rows:
-        lines += styled(_chart_rows(inclines, lo_incline, hi_incline, incline_rows), "incline", "cyan")
+    if speed_chart:
+        lines += styled(speed_chart, "speed", "green")
+    if incline_chart:
+        lines += styled(incline_chart, "incline", "cyan")
     marker = Text(" " * gutter)
     if started:
         label = "you are here"
@@ -635,6 +656,7 @@ def _events(view: View, width: int, n: int) -> list[Text]:
 class _Section:
     lines: list[Text]
     drop: int  # 0: never dropped; higher numbers are dropped first
+    fill: str = ""  # "chart" | "recent": drawn by render once the room is known
 
 
 def _assemble(sections: list[_Section], height: int) -> list[Text]:
@@ -660,7 +682,7 @@ def render(
 ) -> RenderableType:
     """The whole screen for one snapshot: at most ``height`` lines of at most ``width`` cells.
 
-    The layout grows with the terminal: bigger digits from 110x34, taller plan charts and a
+    The layout grows with the terminal: bigger digits from 100x30, taller plan charts and a
     list of recent events when there is room; at 80x24 everything essential fits.
     """
     view = view or View()
@@ -671,16 +693,23 @@ def render(
         return Group(_header(None, width), Text("Waiting for the session…", style=S_DIM))
     if snap.phase in (Phase.FINISHED, Phase.ABORTED):
         return _render_end(snap, view, width, height)
-    large = width >= 110 and height >= 34
-    sections: list[_Section] = []
-    for rows in _CHART_CANDIDATES:  # the tallest chart that fits with nothing dropped
-        sections = _sections(snap, view, width, height, large, rows, 0)
-        if _height(sections) <= height:
+    large = width >= 100 and height >= 30
+    sections = _sections(snap, view, width, height, large)
+    # The plan chart takes what is left: the tallest that fits with nothing else dropped;
+    # on a tall screen the recent events take the rest.
+    fixed = _height(sections)
+    rows = _CHART_CANDIDATES[-1]
+    for rows in _CHART_CANDIDATES:
+        if fixed + rows[0] + rows[1] + 1 <= height:
             break
-    spare = height - _height(sections)
-    if spare >= 3 and view.events:
-        sections = _sections(snap, view, width, height, large, rows, spare - 1)
-    return Group(*_assemble(sections, height))
+    spare = height - fixed - (rows[0] + rows[1] + 1)
+    for section in sections:
+        if section.fill == "chart":
+            section.lines = _timeline(snap, width, rows[0], rows[1], axis=False)
+        elif section.fill == "recent" and spare >= 3 and view.events:
+            events = _events(view, width, spare - 1)
+            section.lines = [_rule("recent", width), *events] if events else []
+    return Lines(_assemble(sections, height))
 
 
 _CHART_CANDIDATES: tuple[tuple[int, int], ...] = ((4, 3), (3, 2), (2, 2), (2, 1), (1, 1))
@@ -690,22 +719,37 @@ def _height(sections: list[_Section]) -> int:
     return sum(len(s.lines) for s in sections)
 
 
+class Lines:
+    """Lines already cut to width: rendered as they are, without Rich wrapping them again."""
+
+    def __init__(self, lines: list[Text]) -> None:
+        self.lines = lines
+
+    def key(self) -> tuple[object, ...]:
+        """Equal keys draw equal screens (the live loop skips such frames)."""
+        return tuple((line.plain, line.style, tuple(line.spans)) for line in self.lines)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines:
+            yield from line.render(console)
+            yield Segment.line()
+
+
 def _sections(
     snap: SessionSnapshot,
     view: View,
     width: int,
     height: int,
     large: bool,
-    chart_rows: tuple[int, int],
-    n_events: int,
 ) -> list[_Section]:
+    """The screen's sections; the plan chart and the recent events are left empty (``fill``)
+    for ``render`` to size and draw once."""
     mode = _mode(snap, view)
     scale = 2 if large else 1
     header = _Section([_header(snap, width)], 0)
     help_ = _Section([help_line(snap.phase, width)], 0)
     message = _Section([_message(snap, view, width)], 0)
-    events = _events(view, width, n_events)
-    recent = _Section([_rule("recent", width), *events] if events else [], 7)
+    recent = _Section([], 7, fill="recent")
 
     def timeline(drop: int, axis_drop: int) -> list[_Section]:
         plan = snap.plan
@@ -714,9 +758,12 @@ def _sections(
             f"{distance_text(plan.distance_m, _imperial(mode))} · {len(plan.segments)} segments",
             style=S_LABEL,
         )
-        lines = _timeline(snap, width, chart_rows[0], chart_rows[1], axis=False)
         axis = _timeline(snap, width, 0, 0, axis=True)[-1:]
-        return [_Section([_rule(title, width)], drop + 1), _Section(lines, drop), _Section(axis, axis_drop)]
+        return [
+            _Section([_rule(title, width)], drop + 1),
+            _Section([], drop, fill="chart"),
+            _Section(axis, axis_drop),
+        ]
 
     sections: list[_Section]
     if snap.phase in (Phase.CONNECTING, Phase.READY):
@@ -775,8 +822,9 @@ def _sections(
         sections = [header, _Section(_blank(), 9)]
         sections.append(_Section(_numbers(snap, mode, width, scale), 0))
         sections.append(_Section(_blank(), 9))
-        sections.append(_Section(_stats(snap, mode, width, 1), 0))
-        more = _stats(snap, mode, width, 2)[1:]
+        stats = _stats(snap, mode, width, 2)
+        sections.append(_Section(stats[:1], 0))
+        more = stats[1:]
         if more:
             sections.append(_Section(more, 4))
         if seg is not None:
