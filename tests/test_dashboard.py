@@ -607,3 +607,17 @@ def test_big_digits_round_trip() -> None:
     for text in ("0.0", "12.5", "10:43", "1:02:05", "250", "-- "):
         for scale in (1, 2, 3):
             assert read_big(big_rows(text, scale), scale) == text.strip()
+
+
+def test_a_stops_cool_down_keeps_the_marker_where_the_walker_stopped() -> None:
+    dash = Dashboard(Console(file=io.StringIO(), width=80, height=24), keys=False)
+    dash.on_snapshot(RUNNING)
+    cooling = snap(phase=Phase.COOLDOWN, segment_index=None, cue=None, segment_remaining_s=100.0)
+    dash.on_snapshot(cooling)
+    console = Console(record=True, width=80, height=24, color_system=None, file=io.StringIO())
+    console.print(dash.frame(80, 24))
+    lines = console.export_text().splitlines()
+    marker = next(line for line in lines if "you are here" in line)
+    assert marker.index("▲") - 8 == int(400 / PLAN.duration_s * 72)
+    assert any("Cool-down: easing off before the belt stops." in line for line in lines)
+    assert any("Next ▸ stop  in 1:40" in line for line in lines)

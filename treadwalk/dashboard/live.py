@@ -35,6 +35,7 @@ from .view import (
     next_units,
     plain_event_line,
     plain_status_line,
+    plan_position_s,
     render,
     render_summary,
 )
@@ -96,6 +97,7 @@ class Dashboard:
         self._ended = False
         self._confirm_since: float | None = None
         self._last_status_at: float | None = None
+        self._position_s: float | None = None
         self._plain = not self.console.is_terminal
 
     # ---- Observer ------------------------------------------------------------------------
@@ -103,6 +105,8 @@ class Dashboard:
     def on_snapshot(self, snapshot: SessionSnapshot) -> None:
         self.snapshot = snapshot
         self.summary.add(snapshot)
+        if snapshot.segment_index is not None:
+            self._position_s = plan_position_s(snapshot)
         if snapshot.phase in _FINAL:
             self._ended = True
         if self._plain:
@@ -141,6 +145,7 @@ class Dashboard:
             summary=self.summary,
             saved_to=self.saved_to,
             notice=self.controls.notice,
+            position_s=self._position_s,
         )
 
     def frame(self, width: int, height: int) -> object:

@@ -102,6 +102,7 @@ class View:
     summary: SessionSummary | None = None
     saved_to: str | None = None
     notice: str | None = None  # a local hint, e.g. "press Enter to start"
+    position_s: float | None = None  # last place on the plan (for a cool-down outside the plan)
 
 
 def next_units(mode: str) -> str:
@@ -556,7 +557,12 @@ def _plan_chart(
 
 
 def _timeline(
-    snap: SessionSnapshot, width: int, speed_rows: int, incline_rows: int, axis: bool
+    snap: SessionSnapshot,
+    width: int,
+    speed_rows: int,
+    incline_rows: int,
+    axis: bool,
+    position_s: float | None = None,
 ) -> list[Text]:
     plan: Plan = snap.plan
     gutter = 8
@@ -566,6 +572,8 @@ def _timeline(
         return []
     col_seg, speed_chart, incline_chart = _plan_chart(plan, w, speed_rows, incline_rows)
     pos = plan_position_s(snap)
+    if snap.segment_index is None and position_s is not None:  # a stop's cool-down: where it began
+        pos = position_s
     here = min(w - 1, int(pos / total * w))
     started = snap.phase not in (Phase.CONNECTING, Phase.READY, Phase.COUNTDOWN)
     current = snap.segment_index if started else None
@@ -705,7 +713,7 @@ def render(
     spare = height - fixed - (rows[0] + rows[1] + 1)
     for section in sections:
         if section.fill == "chart":
-            section.lines = _timeline(snap, width, rows[0], rows[1], axis=False)
+            section.lines = _timeline(snap, width, rows[0], rows[1], axis=False, position_s=view.position_s)
         elif section.fill == "recent" and spare >= 3 and view.events:
             events = _events(view, width, spare - 1)
             section.lines = [_rule("recent", width), *events] if events else []
