@@ -209,8 +209,9 @@ async def test_console_stop_and_safety_key_are_followed_never_fought() -> None:
         await rec.close()
 
 
-async def test_our_own_commands_echoed_by_the_machine_are_not_console_events() -> None:
-    async with rig(quirks="echo_status") as r, r.treadmill() as tm:
+@pytest.mark.parametrize("quirks", ["echo_status", "urevo", "kingsmith"])
+async def test_our_own_commands_echoed_by_the_machine_are_not_console_events(quirks: str) -> None:
+    async with rig(quirks=quirks) as r, r.treadmill() as tm:
         rec = Recorder(tm)
         await tm.start()
         await tm.set_speed(4.0)
@@ -230,6 +231,22 @@ async def test_machine_that_never_answers_is_confirmed_from_data() -> None:
         await until(lambda: r.sim.belt_speed_kmh >= 2.9)
         await tm.stop()
         await until(lambda: r.sim.belt_speed_kmh == 0)
+
+
+async def test_a_machine_that_never_answers_is_not_waited_on_for_every_change() -> None:
+    async with rig(quirks="kingsmith") as r, r.treadmill() as tm:
+        await tm.start()
+        await tm.set_speed(3.0)
+        await until(lambda: r.sim.belt_speed_kmh >= 2.9)
+        took = []
+        for speed in (3.5, 4.0, 4.5):
+            t0 = r.clock.now()
+            await tm.set_speed(speed)
+            took.append(r.clock.now() - t0)
+        # virtual time: after two unanswered requests the client stops waiting seconds per command
+        assert max(took) <= 1.0, took
+        assert ops(r.sim).count("00") == 1, "control is not re-requested before every command"
+        await tm.stop()
 
 
 async def test_a_rejected_command_is_an_exception_with_the_result_code() -> None:

@@ -139,6 +139,7 @@ class FtmsTreadmill:
         self._last_speed_target: float | None = None  # km/h, as applied
         self._last_incline_target: float | None = None
         self._frames = 0  # complete treadmill-data records received
+        self._unanswered = 0  # control-point requests in a row that got no answer
         self._training_status: int | None = None
         self._echo_until: dict[int, float] = {}  # status op -> loop time until which it is our echo
         self.quirks_source = "spec"
@@ -613,13 +614,21 @@ class FtmsTreadmill:
             kmh = float(status.params.get("target_speed_kmh", 0.0))
             if self._quirks.targets_in_mph:
                 kmh = round(kmh * KM_PER_MILE, 2)
-            ours = self._last_speed_target is not None and abs(kmh - self._last_speed_target) < 0.011
+            # The machine may echo our target snapped onto its own grid (mph machines): half a step.
+            ours = (
+                self._last_speed_target is not None
+                and abs(kmh - self._last_speed_target) <= self._caps.speed.step / 2 + 0.011
+            )
             self._state = self._replace_state(target_speed_kmh=kmh)
             if not (ours and echo) and self._state.belt is not BeltState.STOPPED:
                 self._emit(TargetChanged(at=now, speed_kmh=kmh, by_us=ours and echo))
         elif op == S.TARGET_INCLINE_CHANGED:
             pct = float(status.params.get("target_incline_pct", 0.0))
-            ours = self._last_incline_target is not None and abs(pct - self._last_incline_target) < 0.051
+            incline_step = self._caps.incline.step if self._caps.incline is not None else 0.1
+            ours = (
+                self._last_incline_target is not None
+                and abs(pct - self._last_incline_target) <= incline_step / 2 + 0.051
+            )
             self._state = self._replace_state(target_incline_pct=pct)
             if not (ours and echo) and self._state.belt is not BeltState.STOPPED:
                 self._emit(TargetChanged(at=now, incline_pct=pct, by_us=ours and echo))
@@ -692,11 +701,20 @@ class FtmsTreadmill:
                 ) from exc
             except (BleakError, EOFError, OSError) as exc:
                 raise ConnectionLost(f"The link dropped while asking the treadmill to {what}.") from exc
+            # A machine that has left two requests unanswered (KingSmith: P7) gets a short wait:
+            # its answers come as data, and the walker should not wait seconds for every change.
+            wait_s = (
+                self._quirks.response_timeout_s
+                if self._unanswered < 2
+                else min(0.5, self._quirks.response_timeout_s)
+            )
             try:
-                async with asyncio.timeout(self._quirks.response_timeout_s):
-                    return await asyncio.shield(future)
+                async with asyncio.timeout(wait_s):
+                    response = await asyncio.shield(future)
+                self._unanswered = 0
+                return response
             except TimeoutError:
-                pass
+                self._unanswered += 1
             # No answer (some machines never answer): confirm the effect from data or status.
             if confirm is not None:
                 with contextlib.suppress(TimeoutError):
@@ -739,9 +757,11 @@ class FtmsTreadmill:
                 try:
                     await self._request_control_locked()
                 except Timeout:
-                    # KingSmith answers Request Control with nothing (or 04): go on, confirm from data.
+                    # KingSmith answers Request Control with nothing: go on, confirm from data, and
+                    # do not ask again before every command.
                     if confirm is None:
                         raise
+                    self._has_control = True
             loop = asyncio.get_running_loop()
             for op in echo:
                 self._echo_until[op] = loop.time() + 3.0
