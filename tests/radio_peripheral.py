@@ -48,11 +48,16 @@ class Peripheral:
     connections: list[Connection] = field(default_factory=list)
     cccd: dict[Characteristic[bytes], tuple[bool, bool]] = field(default_factory=dict)
     hang: asyncio.Future[bytes] | None = None  # what the hanging read waits for
+    # Indications in flight: Bumble waits up to 30 s for a confirmation that a dropped link never
+    # brings, so release() cancels them.
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def release(self) -> None:
         """Let the hanging read (if any) finish, so the server's task ends."""
         if self.hang is not None and not self.hang.done():
             self.hang.set_result(b"")
+        for task in self.tasks:
+            task.cancel()
         for _ in range(5):
             await asyncio.sleep(0)
 
@@ -103,9 +108,11 @@ async def build_peripheral(device: Device, name: str, *, advertise: bool = True)
         if not peripheral.indications_on:
             raise att.ATT_Error(0xFD)  # FTMS: Client Characteristic Configuration improperly configured
         peripheral.writes.append(("control", bytes(value)))
-        asyncio.get_running_loop().create_task(
-            device.indicate_subscribers(control, b"\x80" + bytes(value[:1]) + b"\x01"),
-            name="test-peripheral-indicate",
+        peripheral.tasks.add(
+            asyncio.get_running_loop().create_task(
+                device.indicate_subscribers(control, b"\x80" + bytes(value[:1]) + b"\x01"),
+                name="test-peripheral-indicate",
+            )
         )
 
     notify = Characteristic(NOTIFY, P.NOTIFY | P.READ, Characteristic.READABLE, b"\x00")

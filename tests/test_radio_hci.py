@@ -146,3 +146,4 @@ async def test_hci_radio_over_a_tcp_virtual_controller_pair(controllers: tuple[s
             finally:
                 with contextlib.suppress(Exception):
                     await client.disconnect()
+                await peripheral.release()
