@@ -90,4 +90,4 @@ def test_the_engine_sees_only_the_port() -> None:
 
 
 def test_there_are_sources_to_check() -> None:
-    assert {_layer(p) for p in SOURCES} >= set(ALLOWED) - {"cli"} | {"cli"}
+    assert {_layer(p) for p in SOURCES} == set(ALLOWED)
