@@ -389,6 +389,21 @@ def test_stop_cools_down_then_stops_and_a_second_stop_ends_now() -> None:
     assert r.belt_actions()[-1] == (120.0, StopBelt())
 
 
+def test_the_cool_down_drops_the_walkers_overrides_and_shows_its_own_targets() -> None:
+    r = new_run(plan(seg(speed=6.0, incline=2.0, duration_s=600.0)), cooldown_s=60.0, cooldown_speed_kmh=3.0)
+    r.start()
+    r.advance_to(10.0)
+    r.step(commands=(Command(CommandKind.SPEED, 0.5), Command(CommandKind.INCLINE, 1.0)))
+    r.advance_to(20.0)
+    r.step(commands=(Command(CommandKind.STOP),))
+    r.advance_to(40.0)
+    snap_ = snapshot(r.state, r.now, 0.0, r.machine)
+    assert snap_.phase is Phase.COOLDOWN
+    assert (snap_.speed_override_kmh, snap_.incline_override_pct) == (0.0, 0.0)
+    assert (snap_.target_speed_kmh, snap_.target_incline_pct) == (3.0, 0.0)
+    assert (r.machine.speed_kmh, r.machine.incline_pct) == (3.0, 0.0)
+
+
 def test_end_of_profile_cools_down_then_stops() -> None:
     r = new_run(plan(seg(speed=6.0, duration_s=30.0)), cooldown_s=60.0)
     r.start()

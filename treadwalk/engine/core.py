@@ -853,6 +853,9 @@ def _begin_cooldown(
         cooldown_reason=reason,
         console_speed_kmh=None,
         console_incline_pct=None,
+        # the cool-down is its own easy walk: the walker's +/- of the workout no longer apply
+        speed_override_kmh=0.0,
+        incline_override_pct=0.0,
         message=msg,
     )
 
