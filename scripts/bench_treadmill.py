@@ -58,7 +58,9 @@ async def bench_commands(count: int) -> tuple[list[float], list[float]]:
             assert found is not None
             async with BleakClient(found, backend=radio.client_backend) as client:
                 answered: asyncio.Queue[bytes] = asyncio.Queue()
-                await client.start_notify(ftms.CONTROL_POINT_UUID, lambda _c, d: answered.put_nowait(bytes(d)))
+                await client.start_notify(
+                    ftms.CONTROL_POINT_UUID, lambda _c, d: answered.put_nowait(bytes(d))
+                )
                 await client.write_gatt_char(ftms.CONTROL_POINT_UUID, ftms.request_control(), response=True)
                 await answered.get()
                 await client.write_gatt_char(ftms.CONTROL_POINT_UUID, ftms.start_or_resume(), response=True)
@@ -100,10 +102,11 @@ def main() -> None:
     parser.add_argument("--drops", type=int, default=20)
     parser.add_argument("--backoff", type=float, default=0.5)
     args = parser.parse_args()
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?"
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    print(
+        f"machine: {cpu}, nproc {os.cpu_count()}, Python {platform.python_version()}, load {os.getloadavg()}"
     )
-    print(f"machine: {cpu}, nproc {os.cpu_count()}, Python {platform.python_version()}, load {os.getloadavg()}")
     client_s, wire_s = asyncio.run(bench_commands(args.commands))
     recovery = asyncio.run(bench_recovery(args.drops, args.backoff))
     print("| what | n | median ms | p99 ms | max ms |")
