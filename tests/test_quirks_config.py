@@ -61,3 +61,63 @@ def test_config_file_loads_and_rejects_bad_values(tmp_path: Path) -> None:
         bad.write_text(text)
         with pytest.raises(ConfigError, match=message):
             load_config(bad)
+
+
+def test_mqtt_table_is_checked(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[mqtt]\nurl = "mqtt://h/gym"\ncontrol = true\n')
+    assert load_config(cfg).mqtt == {"url": "mqtt://h/gym", "control": True}
+    for text, message in [
+        ('[mqtt]\nhost = "h"\n', r"unknown setting 'host' in \[mqtt\]"),
+        ('[mqtt]\ncontrol = "yes"\n', "control must be true or false"),
+        ("[mqtt]\nurl = 1883\n", "url must be a string"),
+    ]:
+        cfg.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            load_config(cfg)
+
+
+def test_config_fills_mqtt_options_the_command_line_left_out() -> None:
+    import argparse
+
+    from treadwalk.telemetry.settings import apply_config
+
+    table = {"url": "mqtt://h/gym", "control": True, "id": "lane-3", "discovery": False}
+    args = argparse.Namespace(
+        mqtt=None, mqtt_ca=None, mqtt_cert=None, mqtt_key=None, mqtt_id=None, mqtt_control=False,
+        no_mqtt_discovery=False,
+    )  # fmt: skip
+    apply_config(args, table)
+    assert (args.mqtt, args.mqtt_id, args.mqtt_control, args.no_mqtt_discovery) == (
+        "mqtt://h/gym",
+        "lane-3",
+        True,
+        True,
+    )
+    flags = argparse.Namespace(mqtt="mqtt://other", mqtt_ca=None, mqtt_cert=None, mqtt_key=None)
+    apply_config(flags, table)  # watch has no --mqtt-control: control is not invented for it
+    assert flags.mqtt == "mqtt://other"
+    assert not hasattr(flags, "mqtt_control")
+
+
+def test_watch_uses_the_configs_broker_and_a_bad_config_is_exit_2(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[mqtt]\nurl = "mqtt://127.0.0.1:{port}/gym"\n')
+    env = {**os.environ, "TREADWALK_CONFIG": str(cfg)}
+    cmd = [sys.executable, "-m", "treadwalk", "watch", "--once", "--wait", "0.2"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 1  # it tried the config's broker (nobody listens there)
+    assert "cannot reach the MQTT broker" in out.stderr
+    cfg.write_text("[mqtt]\nport = 1883\n")
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 2
+    assert "unknown setting 'port' in [mqtt]" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -80,9 +80,10 @@ def run(args: argparse.Namespace) -> int:
     from treadwalk.core.model import Limits
     from treadwalk.engine import Settings, check_caps
     from treadwalk.profile import find_profile, load_profile
-    from treadwalk.telemetry.settings import settings_from_args
+    from treadwalk.telemetry.settings import apply_config, settings_from_args
 
     config = load_config()
+    apply_config(args, config.mqtt)
     device = args.device or (None if args.sim else config.device)
     if not device and not args.sim:
         raise UsageError(

@@ -34,9 +34,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from treadwalk.core.config import load_config
     from treadwalk.core.errors import UsageError
-    from treadwalk.telemetry.settings import settings_from_args
+    from treadwalk.telemetry.settings import apply_config, settings_from_args
 
+    apply_config(args, load_config().mqtt)
     settings = settings_from_args(args)
     if settings is None:
         raise UsageError("watch needs a broker: add --mqtt mqtt://host[:port][/prefix].")

@@ -16,9 +16,10 @@ Where: ``$TREADWALK_CONFIG``, else ``$XDG_CONFIG_HOME/treadwalk/config.toml``, e
     [quirks]                         # override what treadwalk knows of your machine
     targets_in_mph = true
 
-    [mqtt]
+    [mqtt]                           # used when --mqtt is not given (run, watch)
     url = "mqtt://broker.local/treadwalk"
-    control = false
+    control = false                  # accept remote commands (--mqtt-control)
+    # ca, cert, key = "path"; id = "my-treadmill"; discovery = true
 """
 
 from __future__ import annotations
@@ -88,8 +89,25 @@ def load_config(path: Path | None = None) -> Config:
         elif key in _TABLES:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [{key}] must be a table.")
+            if key == "mqtt":
+                _check_mqtt(path, value)
             values[key] = dict(value)
         else:
             allowed = ", ".join(sorted([*_NUMBERS, "units", "device", *_TABLES]))
             raise ConfigError(f"{path}: unknown setting '{key}'; allowed: {allowed}.")
     return Config(**values)
+
+
+_MQTT_KEYS: dict[str, type] = {"url": str, "ca": str, "cert": str, "key": str, "id": str, "control": bool,
+                               "discovery": bool}  # fmt: skip
+
+
+def _check_mqtt(path: Path, table: dict[str, Any]) -> None:
+    for key, value in table.items():
+        kind = _MQTT_KEYS.get(key)
+        if kind is None:
+            allowed = ", ".join(_MQTT_KEYS)
+            raise ConfigError(f"{path}: unknown setting '{key}' in [mqtt]; allowed: {allowed}.")
+        if not isinstance(value, kind):
+            what = "true or false" if kind is bool else "a string in quotes"
+            raise ConfigError(f"{path}: [mqtt] {key} must be {what}, not {value!r}.")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from treadwalk.core.errors import UsageError
@@ -193,6 +195,21 @@ def add_mqtt_arguments(parser: argparse.ArgumentParser, *, control: bool = True)
         group.add_argument(
             "--no-mqtt-discovery", action="store_true", help="do not publish Home Assistant discovery"
         )
+
+
+def apply_config(args: argparse.Namespace, table: Mapping[str, Any]) -> None:
+    """Fill the MQTT options the command line left out from the config's ``[mqtt]`` table
+    (already type-checked by ``load_config``). Flags always win; ``control`` is taken only where
+    the command has ``--mqtt-control``."""
+    if getattr(args, "mqtt", None) is None and table.get("url"):
+        args.mqtt = table["url"]
+    for flag, key in (("mqtt_ca", "ca"), ("mqtt_cert", "cert"), ("mqtt_key", "key"), ("mqtt_id", "id")):
+        if hasattr(args, flag) and getattr(args, flag) is None and table.get(key):
+            setattr(args, flag, table[key])
+    if hasattr(args, "mqtt_control") and not args.mqtt_control and table.get("control") is True:
+        args.mqtt_control = True
+    if hasattr(args, "no_mqtt_discovery") and not args.no_mqtt_discovery and table.get("discovery") is False:
+        args.no_mqtt_discovery = True
 
 
 def settings_from_args(args: argparse.Namespace) -> MqttSettings | None:
