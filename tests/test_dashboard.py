@@ -621,3 +621,13 @@ def test_a_stops_cool_down_keeps_the_marker_where_the_walker_stopped() -> None:
     assert marker.index("▲") - 8 == int(400 / PLAN.duration_s * 72)
     assert any("Cool-down: easing off before the belt stops." in line for line in lines)
     assert any("Next ▸ stop  in 1:40" in line for line in lines)
+
+
+def test_the_default_console_follows_the_terminal_not_columns_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    from treadwalk.dashboard.live import terminal_console
+
+    monkeypatch.setenv("COLUMNS", "33")  # bash exports these and Rich would stop following resizes
+    monkeypatch.setenv("LINES", "7")
+    console = terminal_console()
+    assert console.size != (33, 7)
+    assert console.width != 33

@@ -146,6 +146,15 @@ def test_demo_keys_take_effect_and_q_stops_the_belt(tmux: Tmux, tmp_path: Path) 
     tmux.keys("Enter")
     tmux.wait_for(lambda s: "RUNNING" in s and "you are here" in s)
 
+    tmux("resize-window", "-t", "t", "-x", "80", "-y", "24")  # resizes live, and 80x24 holds it all
+    screen = tmux.wait_for(
+        lambda s: (
+            "SPEED km/h" in s and "x  STOP NOW" in s.splitlines()[23 if len(s.splitlines()) > 23 else -1]
+        )
+    )
+    assert "you are here" in screen
+    tmux("resize-window", "-t", "t", "-x", "100", "-y", "30")
+
     tmux.keys("Space")
     screen = tmux.wait_for("PAUSED")
     assert "pause" in screen  # the engine's event in "recent"

@@ -18,6 +18,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from typing import IO
 
@@ -77,7 +78,7 @@ class Dashboard:
         incline_step_pct: float = 0.5,
         print_summary: bool = True,
     ) -> None:
-        self.console = console if console is not None else Console()
+        self.console = console if console is not None else terminal_console()
         self._submit = submit
         self.units = units if units in UNIT_MODES else "metric"
         self._keys = keys
@@ -240,6 +241,17 @@ class Dashboard:
                     return
                 # at most max_fps frames a second
                 await asyncio.sleep(max(0.0, last_draw + self._interval - loop.time()))
+
+
+def terminal_console() -> Console:
+    """A Console on stdout that follows the terminal's real size.
+
+    Rich takes ``COLUMNS``/``LINES`` from the environment over the terminal's own size, and
+    shells export them (bash updates them after every command): the screen would then never
+    follow a resize. ``_environ`` is Rich's own hook for the environment it reads.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    return Console(_environ=env)
 
 
 class _HeldLogs(logging.Handler):
