@@ -9,7 +9,8 @@ extra="${1:-}"
 
 find_python() {
     local c v
-    for c in "${TREADWALK_PYTHON:-}" python3.13 python3.12 python3; do
+    # 3.12 first: what the project is developed and benchmarked on; then newer ones.
+    for c in "${TREADWALK_PYTHON:-}" python3.12 python3.13 python3; do
         [ -n "$c" ] || continue
         if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
             command -v "$c"; return 0
@@ -17,12 +18,13 @@ find_python() {
     done
     # pyenv installs that are not active in this shell
     if command -v pyenv >/dev/null 2>&1; then
-        for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9])(\.|$)' | sort -rV); do
+        for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.|$)' | sort -rV) \
+                 $(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[3-9])(\.|$)' | sort -V); do
             c="$(pyenv root)/versions/$v/bin/python3"
             if [ -x "$c" ]; then echo "$c"; return 0; fi
         done
     fi
-    for c in "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3; do
+    for c in "$HOME"/.pyenv/versions/3.12*/bin/python3 "$HOME"/.pyenv/versions/3.1[3-9]*/bin/python3; do
         if [ -x "$c" ]; then echo "$c"; return 0; fi
     done
     return 1

@@ -45,12 +45,14 @@ async def _no_leftover_tasks() -> AsyncIterator[None]:
     before = set(asyncio.all_tasks())
     yield
     current = asyncio.current_task()
-    for _ in range(20):  # let cancelled tasks finish unwinding
+    # Let cancelled tasks finish unwinding: a few loop turns, then (for tests over real sockets and
+    # processes, where closing takes real I/O) up to 2 s more, in short bounded steps.
+    for turn in range(220):
         left = {t for t in asyncio.all_tasks() if t not in before and t is not current and not t.done()}
         if not left:
             return
-        await asyncio.sleep(0)
-    names = ", ".join(sorted(t.get_name() for t in left))
+        await asyncio.sleep(0 if turn < 20 else 0.01)
+    names = ", ".join(sorted(f"{t.get_name()} ({getattr(t.get_coro(), '__qualname__', '?')})" for t in left))
     for t in left:
         t.cancel()
     pytest.fail(f"the test left tasks running: {names}")
