@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from treadwalk.core.clock import LoopClock
-from treadwalk.core.errors import CommandRejected, ConnectionLost, DeviceNotFound
+from treadwalk.core.errors import CommandRejected, ConnectionLost, DeviceNotFound, Timeout
 from treadwalk.core.model import (
     BeltState,
     ConnectionChanged,
@@ -265,6 +265,31 @@ async def test_control_refused_is_a_clear_error_and_nothing_moves() -> None:
         assert info.value.op == 0x00
         assert "07" not in ops(r.sim)
         assert r.sim.stopped
+
+
+async def test_control_answered_operation_failed_then_obeyed_works_like_kingsmith() -> None:
+    async with rig(quirks="no_control_enforcement", faults=["refuse_control:04"]) as r, r.treadmill() as tm:
+        await tm.start()
+        await tm.set_speed(4.0)
+        await until(lambda: r.sim.belt_speed_kmh >= 3.9)
+        await tm.stop()
+        assert ops(r.sim)[:2] == ["00", "07"]
+
+
+async def test_operation_failed_for_control_then_not_permitted_is_a_refusal() -> None:
+    async with rig(faults=["refuse_control:04"]) as r, r.treadmill() as tm:
+        with pytest.raises(CommandRejected, match="refused control"):
+            await tm.start()
+        assert r.sim.stopped
+        assert r.sim.start_count == 0
+
+
+async def test_a_machine_that_neither_answers_nor_moves_is_a_timeout_with_advice() -> None:
+    async with rig(faults=["no_answer:start"]) as r, r.treadmill() as tm:
+        r.sim.pull_safety_key()  # the belt cannot start, and the machine says nothing
+        with pytest.raises(Timeout, match=r"did not answer when asked to start the belt.*own buttons"):
+            await tm.start()
+        assert tm.state.belt is not BeltState.RUNNING
 
 
 async def test_control_lost_is_re_requested_once_then_reported() -> None:

@@ -732,8 +732,15 @@ class FtmsTreadmill:
             if not future.done():
                 future.cancel()
 
-    async def _request_control_locked(self) -> None:
+    async def _request_control_locked(self, *, lenient: bool = False) -> None:
+        """Request Control. ``lenient``: an 'operation failed' answer is not a refusal — KingSmith
+        answers its first Request Control so and then obeys (REFERENCE.md P7); the command that
+        follows is confirmed from data, and a real refusal shows there as 'control not permitted'."""
         response = await self._exchange(ftms.request_control(), "give control", confirm=None)
+        if lenient and response is not None and response.result == ftms.ResultCode.OPERATION_FAILED:
+            log.info("Request Control answered 'operation failed'; going on, confirming from data")
+            self._has_control = True
+            return
         if response is not None and response.result != ftms.ResultCode.SUCCESS:
             raise CommandRejected(
                 f"The treadmill refused control ({_result_name(response.result)}); close other apps "
@@ -755,7 +762,7 @@ class FtmsTreadmill:
         async with self._cmd_lock:
             if not self._has_control or self._quirks.control_before_every_write:
                 try:
-                    await self._request_control_locked()
+                    await self._request_control_locked(lenient=confirm is not None)
                 except Timeout:
                     # KingSmith answers Request Control with nothing: go on, confirm from data, and
                     # do not ask again before every command.
@@ -783,9 +790,6 @@ class FtmsTreadmill:
                     op=payload[0],
                     result=result,
                 )
-
-    def _speed_running(self) -> bool:
-        return (self._state.speed_kmh or 0.0) > 0 or self._state.belt is BeltState.RUNNING
 
     async def start(self) -> None:
         """Start or resume the belt. Never sent to a belt that already runs (it pauses some pads)."""
