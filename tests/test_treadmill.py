@@ -406,6 +406,16 @@ async def test_mph_machine_speed_range_is_used_as_reported() -> None:
         await tm.stop()
 
 
+async def test_a_console_set_to_miles_reports_mph_and_the_config_quirk_converts_it() -> None:
+    async with rig() as r, r.treadmill(quirks={"data_in_mph": True}) as tm:
+        await tm.start()
+        await tm.set_speed(3.0)  # the sim reports 3.00 "km/h": this machine means mph
+        await until(lambda: r.sim.belt_speed_kmh >= 3.0)
+        await until(lambda: tm.state.speed_kmh == pytest.approx(3.0 * 1.609344, abs=0.01))
+        assert tm.quirks.data_in_mph
+        await tm.stop()
+
+
 async def test_an_absent_treadmill_is_device_not_found_with_advice() -> None:
     async with rig() as r:
         tm = FtmsTreadmill("no-such-treadmill", clock=r.clock, radio=r.radio, scan_timeout_s=2.0)

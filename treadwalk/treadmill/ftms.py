@@ -532,6 +532,10 @@ class FtmsTreadmill:
         now = self._clock.now()
         s = self._state
         speed = record.speed_kmh
+        avg_speed = record.avg_speed_kmh
+        if self._quirks.data_in_mph:  # the console is set to miles and reports mph as km/h (P11)
+            speed = None if speed is None else round(speed * KM_PER_MILE, 2)
+            avg_speed = None if avg_speed is None else round(avg_speed * KM_PER_MILE, 2)
         changes: dict[str, Any] = {"at": now}
         if speed is not None:
             changes["speed_kmh"] = speed
@@ -542,7 +546,7 @@ class FtmsTreadmill:
             ("energy_kcal", record.energy_total_kcal),
             ("heart_rate_bpm", record.heart_rate_bpm),
             ("steps", record.steps),
-            ("avg_speed_kmh", record.avg_speed_kmh),
+            ("avg_speed_kmh", avg_speed),
             ("elevation_gain_m", record.elevation_gain_m),
             ("remaining_s", record.remaining_s),
             ("power_w", record.power_w),

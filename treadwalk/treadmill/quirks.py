@@ -25,6 +25,9 @@ class Quirks:
 
     # Set Target Speed takes mph (x0.01) although FTMS says km/h (TM4800, Merach MRK-T, ...).
     targets_in_mph: bool = False
+    # Treadmill Data speed is in mph (x0.01) when the console is set to miles (Bowflex T9, 3G Elite,
+    # TheRun T15): only the walker knows their console's setting, so this comes from config.
+    data_in_mph: bool = False
     # Never send Start/Resume while the belt runs: on some pads it toggles pause. treadwalk never
     # sends it to a running belt anyway; with this set, a belt in an unknown state counts as running.
     no_start_while_running: bool = False
