@@ -25,7 +25,7 @@ from treadwalk.core.model import (
     TargetChanged,
 )
 from treadwalk.radio import VirtualRadio
-from treadwalk.sim import VirtualTreadmill, parse_fault
+from treadwalk.sim import QUIRKS, VirtualTreadmill, parse_fault
 from treadwalk.treadmill.ftms import FtmsTreadmill
 from treadwalk.treadmill.port import Treadmill
 
@@ -84,7 +84,7 @@ def ops(sim: VirtualTreadmill) -> list[str]:
     return [h[:2] for _, h in sim.received]
 
 
-PRESETS = ["", "citysports", "urevo", "kingsmith"]
+PRESETS = ["", "citysports", "urevo", "kingsmith", *sorted(QUIRKS)]
 
 
 @pytest.mark.parametrize("quirks", PRESETS)
@@ -383,6 +383,19 @@ async def test_ten_drops_leave_no_task_or_connection_behind() -> None:
         left = {t.get_name() for t in asyncio.all_tasks() if not t.done()} - baseline
         left.discard(asyncio.current_task().get_name())  # type: ignore[union-attr]
         assert not {n for n in left if n.startswith("treadwalk.treadmill")}, left
+
+
+async def test_a_malformed_frame_is_skipped_and_the_walk_goes_on() -> None:
+    async with rig(faults=["malformed@6s"]) as r, r.treadmill() as tm:
+        await tm.start()
+        await tm.set_speed(4.0)
+        await until(lambda: r.sim.sim_time() > 8)
+        frames_after = tm._frames
+        await until(lambda: tm._frames > frames_after + 4)
+        assert tm.connection is ConnectionState.CONNECTED
+        assert tm.state.speed_kmh == pytest.approx(r.sim.belt_speed_kmh, abs=0.3)
+        assert any(h == "2acd" and len(x) <= 8 for _, h, x in r.sim.sent), "the sim sent its short frame"
+        await tm.stop()
 
 
 async def test_multi_packet_records_and_vendor_steps_reach_the_state() -> None:

@@ -83,6 +83,37 @@ def _result_name(result: int) -> str:
         return f"result 0x{result:02x}"
 
 
+def _confirmation(
+    reported_target: Callable[[], float | None],
+    actual: Callable[[], float | None],
+    target: float,
+    *,
+    near: float,
+    moved: float,
+) -> Callable[[], bool]:
+    """For a machine that does not answer: the target was taken when the machine reports it as
+    its target, or the belt (or incline motor) has reached it or is clearly moving toward it —
+    belts and motors take seconds to get there."""
+    start = actual()
+
+    def confirmed() -> bool:
+        t = reported_target()
+        if t is not None and abs(t - target) < near:
+            return True
+        now = actual()
+        if now is None:
+            return False
+        if abs(now - target) < near:
+            return True
+        if start is None:
+            return False
+        return (target - start) * (now - start) > 0 and abs(now - start) >= min(
+            moved, abs(target - start) / 2
+        )
+
+    return confirmed
+
+
 class FtmsTreadmill:
     """A treadmill reached over FTMS. Use as ``async with FtmsTreadmill(...) as tm:``.
 
@@ -876,11 +907,9 @@ class FtmsTreadmill:
         wire = applied.value / KM_PER_MILE if self._quirks.targets_in_mph else applied.value
         target = applied.value
 
-        def confirmed() -> bool:
-            s = self._state
-            return (s.target_speed_kmh is not None and abs(s.target_speed_kmh - target) < 0.02) or (
-                s.speed_kmh is not None and abs(s.speed_kmh - target) < 0.05
-            )
+        confirmed = _confirmation(
+            lambda: self._state.target_speed_kmh, lambda: self._state.speed_kmh, target, near=0.05, moved=0.1
+        )
 
         previous, self._last_speed_target = self._last_speed_target, target  # its echo is ours
         try:
@@ -902,11 +931,13 @@ class FtmsTreadmill:
             return applied
         target = applied.value
 
-        def confirmed() -> bool:
-            s = self._state
-            return (s.target_incline_pct is not None and abs(s.target_incline_pct - target) < 0.06) or (
-                s.incline_pct is not None and abs(s.incline_pct - target) < 0.06
-            )
+        confirmed = _confirmation(
+            lambda: self._state.target_incline_pct,
+            lambda: self._state.incline_pct,
+            target,
+            near=0.06,
+            moved=0.2,
+        )
 
         previous, self._last_incline_target = self._last_incline_target, target
         try:
