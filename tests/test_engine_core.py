@@ -347,6 +347,22 @@ def test_override_holds_until_the_segment_ends() -> None:
     assert r.machine.speed_kmh == 5.0
 
 
+def test_minus_at_a_cap_slows_down_even_on_a_ramp_climbing_past_it() -> None:
+    # + pressed past the cap early in a rising ramp; later the ramp alone is above the cap:
+    # one - must still bring the belt 0.5 below the cap the walker sees, not leave it there
+    ramp = seg(speed=4.0, end_speed_kmh=6.0, duration_s=60.0)
+    r = new_run(plan(ramp, seg(speed=5.0)), Limits(max_speed_kmh=6.0))
+    r.start()
+    r.advance_to(13.0)
+    r.step(commands=tuple(Command(CommandKind.SPEED, 0.5) for _ in range(6)))
+    r.advance_to(33.0)
+    assert r.machine.speed_kmh == 6.0
+    r.step(commands=(Command(CommandKind.SPEED, -0.5),))
+    r.advance_to(33.5)
+    assert r.machine.speed_kmh == pytest.approx(5.5)
+    assert snapshot(r.state, r.now, 0.0, r.machine).target_speed_kmh == pytest.approx(5.5)
+
+
 def test_override_can_hold_for_the_whole_session() -> None:
     r = new_run(
         plan(seg("a", speed=5.0, duration_s=30.0), seg("b", speed=5.0, duration_s=30.0)),

@@ -715,6 +715,13 @@ def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> En
     return s
 
 
+def _clamp_to(value: float, grid: Grid, cap: float | None) -> float:
+    """``value`` held inside what can be commanded: a +/- counts from the target the walker
+    sees, so - at a cap (or on a ramp climbing past it) slows down at once."""
+    upper = grid.maximum if cap is None else max(grid.minimum, min(grid.maximum, cap))
+    return min(max(value, grid.minimum), upper)
+
+
 def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> EngineState:
     seg = s.segment
     if seg is None or c.value is None or not math.isfinite(c.value):
@@ -728,6 +735,7 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
             if s.console_speed_kmh is not None
             else seg.speed_at(fraction) + s.speed_override_kmh
         )
+        current = _clamp_to(current, grid, s.limits.max_speed_kmh)
         target = snap(current + c.value, grid, cap=s.limits.max_speed_kmh)
         override = target - seg.speed_at(fraction)
         _emit(out, "override", f"Speed {target:g} km/h.", speed_kmh=target, override_kmh=round(override, 3))
@@ -741,6 +749,7 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
         if s.console_incline_pct is not None
         else seg.incline_at(fraction) + s.incline_override_pct
     )
+    current = _clamp_to(current, grid_i, s.limits.max_incline_pct)
     target = snap(current + c.value, grid_i, cap=s.limits.max_incline_pct)
     override = target - seg.incline_at(fraction)
     _emit(out, "override", f"Incline {target:g} %.", incline_pct=target, override_pct=round(override, 3))
