@@ -95,9 +95,9 @@ PHASES: dict[str, SessionSnapshot] = {
     "paused": snap(
         phase=Phase.PAUSED, paused_by="machine", machine=TreadmillState(speed_kmh=0.0, incline_pct=3.0)
     ),
-    "cooldown": snap(
+    "cooldown": snap(  # the engine's cool-down (after the plan or a stop): outside the plan
         phase=Phase.COOLDOWN,
-        segment_index=4,
+        segment_index=None,
         segment_remaining_s=60.0,
         segment_progress=0.8,
         target_speed_kmh=3.2,
@@ -152,8 +152,8 @@ def test_every_phase_fits_and_shows_its_state(phase: str, size: tuple[int, int])
     if phase not in ("finished", "aborted"):
         assert "x  STOP NOW" in lines[-1]  # the emergency key is always on screen
     if phase in ("running", "paused", "cooldown"):
-        assert "space pause" in lines[-1]
-        assert "]/[ incline" in lines[-1]
+        assert ("space resume" if phase == "paused" else "space pause") in lines[-1]
+        assert ("]/[ incline" in lines[-1]) == (phase != "cooldown")
         assert "you are here" in screen
         assert "● connected" in lines[0]
 
@@ -401,6 +401,31 @@ def test_start_only_from_ready_and_only_on_purpose() -> None:
     assert c.press(" ", PHASES["countdown"]) == Command(CommandKind.TOGGLE_PAUSE)  # not yet
     assert c.press("+", PHASES["countdown"]) is None
     assert c.press("q", PHASES["countdown"]) == Command(CommandKind.STOP)
+
+
+def test_the_cool_down_shows_only_the_keys_that_work_there() -> None:
+    # the engine's cool-down has its own easy pace: +/-, ]/[ and e do nothing there, so the
+    # help line does not offer them and pressing them says why
+    cooldown = dataclasses.replace(PHASES["cooldown"], message="Stopping: cool-down at 3 km/h for 2:00.")
+    paused = dataclasses.replace(cooldown, phase=Phase.PAUSED, paused_by="user")
+    for s, space in ((cooldown, "space pause"), (paused, "space resume")):
+        lines = text_of(s, 80, 24)
+        screen = "\n".join(lines)
+        assert space in lines[-1]
+        assert "q end now" in lines[-1]
+        assert "+/- speed" not in lines[-1]
+        assert "e extend" not in lines[-1]
+        assert "Cool-down: easing off before the belt stops." in screen
+        assert "Next ▸ stop" in screen
+    c = Controls()
+    for s in (cooldown, paused):
+        for key in "+-][e":
+            assert c.press(key, s) is None
+            assert c.notice == "The cool-down keeps its own easy pace: q ends it now."
+    screen = "\n".join(text_of(cooldown, 80, 24, View(notice=c.notice)))
+    assert "The cool-down keeps its own easy pace" in screen  # not hidden by the engine's message
+    assert c.press(" ", cooldown) == Command(CommandKind.TOGGLE_PAUSE)
+    assert c.press("+", PHASES["paused"]) == Command(CommandKind.SPEED, 0.5)  # a paused segment: held
 
 
 def test_help_line_fits_80_columns() -> None:

@@ -131,6 +131,12 @@ class Controls:
             return Command(CommandKind.TOGGLE_PAUSE) if k == " " else None
         if k == " ":
             return Command(CommandKind.TOGGLE_PAUSE)
+        cooldown = phase == Phase.COOLDOWN or (
+            phase == Phase.PAUSED and snap is not None and snap.segment is None
+        )
+        if cooldown and k in ("+", "=", "up", "-", "_", "down", "]", "}", "[", "{", "e"):
+            self.notice = "The cool-down keeps its own easy pace: q ends it now."
+            return None
         if k in ("+", "=", "up"):
             return Command(CommandKind.SPEED, self.speed_step_kmh)
         if k in ("-", "_", "down"):

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 _FINAL = (Phase.FINISHED, Phase.ABORTED)
 _CONFIRM_TIMEOUT_S = 10.0  # a pending "stop?" question goes away by itself after this long
+_NOTICE_S = 5.0  # the answer to a key ("Carrying on.") stays this long
 
 
 class Dashboard:
@@ -97,6 +98,7 @@ class Dashboard:
         self._dirty = asyncio.Event()
         self._ended = False
         self._confirm_since: float | None = None
+        self._notice_since: float | None = None
         self._last_status_at: float | None = None
         self._position_s: float | None = None
         self._plain = not self.console.is_terminal
@@ -128,7 +130,9 @@ class Dashboard:
     def press(self, key: str) -> None:
         """Handle one key (``KeyReader`` calls this; tests may too)."""
         cmd = self.controls.press(key, self.snapshot)
-        self._confirm_since = asyncio.get_running_loop().time() if self.controls.confirm_stop else None
+        now = asyncio.get_running_loop().time()
+        self._confirm_since = now if self.controls.confirm_stop else None
+        self._notice_since = now if self.controls.notice else None
         if cmd is not None and self._submit is not None:
             try:
                 self._submit(cmd)
@@ -225,6 +229,10 @@ class Dashboard:
                 if self._confirm_since is not None and now - self._confirm_since > _CONFIRM_TIMEOUT_S:
                     self.controls.confirm_stop = False
                     self._confirm_since = None
+                    self._dirty.set()
+                if self._notice_since is not None and now - self._notice_since > _NOTICE_S:
+                    self.controls.notice = None
+                    self._notice_since = None
                     self._dirty.set()
                 size = (self.console.width, self.console.height)
                 if self._dirty.is_set() or size != last_size or now - last_draw >= 1.0:

@@ -105,6 +105,13 @@ class View:
     position_s: float | None = None  # last place on the plan (for a cool-down outside the plan)
 
 
+def in_cooldown(snap: SessionSnapshot | None) -> bool:
+    """The engine's cool-down (after the plan or a stop), running or paused: no segment."""
+    if snap is None:
+        return False
+    return snap.phase == Phase.COOLDOWN or (snap.phase == Phase.PAUSED and snap.segment_index is None)
+
+
 def next_units(mode: str) -> str:
     i = UNIT_MODES.index(mode) if mode in UNIT_MODES else 0
     return UNIT_MODES[(i + 1) % len(UNIT_MODES)]
@@ -319,10 +326,18 @@ KEYS_COUNTDOWN: tuple[tuple[str, str], ...] = (
     ("q", "quit"),
     ("x", "STOP NOW"),
 )
+# The cool-down keeps its own easy pace: +/-, ]/[ and e do nothing there.
+KEYS_COOLDOWN: tuple[tuple[str, str], ...] = (
+    ("space", "pause"),
+    ("u", "units"),
+    ("q", "end now"),
+    ("x", "STOP NOW"),
+)
 
 
-def help_line(phase: Phase | None, width: int) -> Text:
-    """The keys for this phase, shortened until it fits ``width``."""
+def help_line(phase: Phase | None, width: int, *, cooldown: bool = False) -> Text:
+    """The keys for this phase, shortened until it fits ``width``. ``cooldown``: a pause
+    during the cool-down (the phase then says PAUSED)."""
     if phase in (Phase.READY, Phase.CONNECTING, None):
         keys = KEYS_READY
     elif phase == Phase.COUNTDOWN:
@@ -330,7 +345,9 @@ def help_line(phase: Phase | None, width: int) -> Text:
     elif phase in (Phase.FINISHED, Phase.ABORTED):
         return Text("session over", style=S_DIM)
     else:
-        keys = KEYS_RUNNING
+        keys = KEYS_COOLDOWN if phase == Phase.COOLDOWN or cooldown else KEYS_RUNNING
+        if phase == Phase.PAUSED:  # space now resumes
+            keys = tuple(("space", "resume") if key == "space" else (key, what) for key, what in keys)
     for sep in ("  ", " "):
         line = Text()
         for i, (key, what) in enumerate(keys):
@@ -479,7 +496,7 @@ def _next_line(snap: SessionSnapshot, mode: str, width: int) -> Text:
     line = Text("Next ▸ ", style=S_LABEL)
     value, unit = remaining_value(snap, imperial)
     when = f"in {value}" + (" " + unit.replace(" left", "") if unit != "left" else "")
-    if snap.phase == Phase.COOLDOWN and nxt is None:
+    if in_cooldown(snap) and nxt is None:
         line.append("stop", style="bold")
         line.append(f"  {when}", style=S_TIME)
         return _fit(line, width)
@@ -637,12 +654,12 @@ def _message(snap: SessionSnapshot, view: View, width: int) -> Text:
     if snap.phase == Phase.PAUSED and snap.paused_by == "machine":
         text = " The treadmill paused itself. Press space (or its Start button) to resume. "
         return _fit(Text(text, style=S_WARN), width)
+    if view.notice:  # the answer to a key just pressed (the live loop lets it go after a while)
+        return _fit(Text(f" {view.notice}", style=S_LABEL), width)
     if snap.clamped:
         return _fit(Text(f" ! target capped: {snap.clamped}", style=S_WARN), width)
     if snap.message:
         return _fit(Text(f" {snap.message}", style=S_WARN), width)
-    if view.notice:
-        return _fit(Text(f" {view.notice}", style=S_LABEL), width)
     return Text()
 
 
@@ -755,7 +772,7 @@ def _sections(
     mode = _mode(snap, view)
     scale = 2 if large else 1
     header = _Section([_header(snap, width)], 0)
-    help_ = _Section([help_line(snap.phase, width)], 0)
+    help_ = _Section([help_line(snap.phase, width, cooldown=in_cooldown(snap))], 0)
     message = _Section([_message(snap, view, width)], 0)
     recent = _Section([], 7, fill="recent")
 
@@ -839,7 +856,7 @@ def _sections(
             sections.append(_Section([_rule(_segment_title(snap, seg, mode), width)], 3))
             sections.append(_Section([_progress(snap, width, _imperial(mode))], 2))
             sections.append(_Section([_cue_line(snap, width)], 0))
-        elif snap.phase == Phase.COOLDOWN:
+        elif in_cooldown(snap):
             sections.append(
                 _Section([Text("Cool-down: easing off before the belt stops.", style=S_LABEL)], 0)
             )
