@@ -279,6 +279,27 @@ def test_distance_segment_counts_metres() -> None:
     assert "0.15 km / 0.40 km" in "\n".join(lines)
 
 
+def test_an_extended_segment_shows_its_new_length() -> None:
+    # `e` added a minute: "of 4:00" and "1:40 / 4:00" next to 3:20 left did not add up
+    timed = text_of(snap(segment_extra=60.0, segment_remaining_s=200.0, segment_progress=100 / 300), 80, 24)
+    screen = "\n".join(timed)
+    assert big_number(timed, "SEGMENT LEFT", 28) == "3:20"
+    assert "of 5:00" in screen
+    assert "1:40 / 5:00" in screen
+    # 100 m more on a 400 m segment, 50 m walked: not "-0.05 km / 0.40 km"
+    s = snap(
+        segment_index=3,
+        segment_remaining_s=None,
+        segment_remaining_m=450.0,
+        segment_progress=0.1,
+        segment_extra=100.0,
+    )
+    screen = "\n".join(text_of(s, 80, 24))
+    assert "0.05 km / 0.50 km" in screen
+    assert "of 0.50 km" in screen
+    assert "-0." not in screen
+
+
 @pytest.mark.parametrize("size", [(60, 18), (80, 20), (200, 60), (40, 12)])
 def test_odd_sizes_never_overflow(size: tuple[int, int]) -> None:
     width, height = size

@@ -383,6 +383,7 @@ def test_skip_and_extend() -> None:
     assert r.state.seg_index == 1
     assert r.state.segments_completed == 0
     r.step(commands=(Command(CommandKind.EXTEND, 15.0),))
+    assert snapshot(r.state, r.now, 0.0, r.machine).segment_extra == 15.0  # shown as 0:45 long
     r.advance_to(5.0 + 30.0 + 14.9)
     assert r.state.seg_index == 1
     r.advance_to(5.0 + 45.0)

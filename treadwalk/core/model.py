@@ -340,6 +340,7 @@ class SessionSnapshot:
     segment_remaining_s: float | None = None
     segment_remaining_m: float | None = None  # distance segments
     segment_progress: float = 0.0  # 0..1
+    segment_extra: float = 0.0  # what `e` added to the segment: seconds, or metres on a distance segment
     session_elapsed_s: float = 0.0  # moving time, pauses excluded
     session_remaining_s: float | None = None
     target_speed_kmh: float | None = None

@@ -176,9 +176,12 @@ def remaining_value(snap: SessionSnapshot, imperial: bool) -> tuple[str, str]:
     return "--", "left"
 
 
-def segment_length_text(seg: PlanSegment, imperial: bool) -> str:
+def segment_length_text(seg: PlanSegment, imperial: bool, extra: float = 0.0) -> str:
+    """The segment's length, with what `e` added (``extra``: metres or seconds)."""
     if seg.distance_m is not None:
-        return distance_text(seg.distance_m, imperial)
+        return distance_text(seg.distance_m + extra, imperial)
+    if seg.duration_s is not None:
+        return format_duration(seg.duration_s + extra)
     return format_duration(seg.estimated_duration_s)
 
 
@@ -421,7 +424,7 @@ def _numbers(snap: SessionSnapshot, mode: str, width: int, scale: int) -> list[T
     seg = snap.segment
     cap = Text()
     if seg is not None:
-        cap.append(f"of {segment_length_text(seg, imperial)}", style=S_LABEL)
+        cap.append(f"of {segment_length_text(seg, imperial, snap.segment_extra)}", style=S_LABEL)
     c = _big_block(f"SEGMENT {unit.upper()}", value, cap, width - 2 * col, scale, S_TIME)
     return _hstack([(a, col), (b, col), (c, width - 2 * col)])
 
@@ -464,10 +467,11 @@ def _progress(snap: SessionSnapshot, width: int, imperial: bool) -> Text:
     if seg is None:
         return Text()
     if seg.distance_m is not None:
-        done = distance_text(seg.distance_m - (snap.segment_remaining_m or 0.0), imperial)
+        walked = seg.distance_m + snap.segment_extra - (snap.segment_remaining_m or 0.0)
+        done = distance_text(max(0.0, walked), imperial)
     else:
         done = format_duration(snap.segment_elapsed_s)
-    tail = f" {done} / {segment_length_text(seg, imperial)}"
+    tail = f" {done} / {segment_length_text(seg, imperial, snap.segment_extra)}"
     bar_w = max(0, width - len(tail))
     p = min(max(snap.segment_progress, 0.0), 1.0)
     full = round(p * bar_w)

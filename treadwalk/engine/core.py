@@ -1135,6 +1135,7 @@ def snapshot(
         segment_remaining_s=seg_remaining_s,
         segment_remaining_m=seg_remaining_m,
         segment_progress=progress,
+        segment_extra=s.seg_extra if seg is not None else 0.0,
         session_elapsed_s=t,
         session_remaining_s=session_remaining,
         target_speed_kmh=s.speed.wanted if active else None,
