@@ -250,6 +250,28 @@ def test_clamped_targets_and_overrides_say_so() -> None:
     assert "(-1.0 yours)" in screen
 
 
+def test_target_captions_never_run_into_the_next_column() -> None:
+    # at a cap with a big override: "target 12.0 (+8.3 yours) c▲ target 0.5" at 80 columns
+    s = snap(
+        target_speed_kmh=12.0,
+        speed_override_kmh=8.3,
+        clamped="speed held at the treadmill's maximum 12 km/h",
+        target_incline_pct=4.5,
+        incline_override_pct=-1.5,
+        machine=TreadmillState(speed_kmh=11.0, incline_pct=3.0),
+    )
+    for units in ("metric", "pace", "pace_imperial"):
+        lines = text_of(s, 80, 24, View(units=units))
+        row = next(line for line in lines if "target" in line)
+        speed, incline = row[:26], row[26:52]
+        assert speed.rstrip().endswith("capped"), row
+        assert "(+" in speed
+        assert incline.startswith("▲ target 4.5 (-1.5"), row
+        assert "capped" not in incline  # the cap was on the speed
+    wide = "\n".join(text_of(s, 140, 40))
+    assert "▲ target 12.0 (+8.3 yours) capped" in wide  # room for every word
+
+
 def test_units_pace_and_imperial() -> None:
     pace = text_of(RUNNING, 80, 24, View(units="pace"))
     assert big_number(pace, "PACE min/km", 26) == "10:43"

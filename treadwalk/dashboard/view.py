@@ -390,34 +390,56 @@ def _big_block(
     return rows
 
 
+def _target_caption(arrow: str, value: str, style: str, delta: str, capped: bool, width: int) -> Text:
+    """``▲ target 6.0 (+0.5 yours) capped``, shortened until it fits ``width`` cells (a column
+    of the big numbers: a longer caption would run into the next one)."""
+    for words in (True, False):
+        for yours in (True, False):
+            cap = Text()
+            if arrow:
+                cap.append(f"{arrow} ", style=S_WARN)
+            if words:
+                cap.append("target ", style=S_LABEL)
+            cap.append(value, style=style)
+            if delta:
+                cap.append(f" ({delta} yours)" if yours else f" ({delta})", style=S_WARN)
+            if capped:
+                cap.append(" capped", style=S_WARN)
+            if cap.cell_len <= width:
+                return cap
+    return _fit(cap, width)
+
+
 def _numbers(snap: SessionSnapshot, mode: str, width: int, scale: int) -> list[Text]:
     m = snap.machine
     imperial = _imperial(mode)
     col = width // 3
+    clamped = snap.clamped or ""
     # speed
-    arrow = _arrow(m.speed_kmh, snap.target_speed_kmh, 0.05)
-    cap = Text()
-    if arrow:
-        cap.append(f"{arrow} ", style=S_WARN)
-    cap.append("target ", style=S_LABEL)
-    cap.append(speed_value(snap.target_speed_kmh, mode), style=S_SPEED)
+    delta = ""
     if snap.speed_override_kmh:
-        delta = snap.speed_override_kmh
-        shown = kmh_to_mph(delta) if imperial else delta
-        cap.append(f" ({shown:+.1f} yours)", style=S_WARN)
-    if snap.clamped:
-        cap.append(" capped", style=S_WARN)
+        shown = kmh_to_mph(snap.speed_override_kmh) if imperial else snap.speed_override_kmh
+        delta = f"{shown:+.1f}"
+    cap = _target_caption(
+        _arrow(m.speed_kmh, snap.target_speed_kmh, 0.05),
+        speed_value(snap.target_speed_kmh, mode),
+        S_SPEED,
+        delta,
+        "speed" in clamped,
+        col - 1,
+    )
     speed_label = "PACE " if _pace_mode(mode) else "SPEED "
     a = _big_block(speed_label + SPEED_UNIT[mode], speed_value(m.speed_kmh, mode), cap, col, scale, S_SPEED)
     # incline
-    arrow = _arrow(m.incline_pct, snap.target_incline_pct, 0.25)
-    cap = Text()
-    if arrow:
-        cap.append(f"{arrow} ", style=S_WARN)
-    cap.append("target ", style=S_LABEL)
-    cap.append(incline_value(snap.target_incline_pct), style=S_INCLINE)
-    if snap.incline_override_pct:
-        cap.append(f" ({snap.incline_override_pct:+.1f} yours)", style=S_WARN)
+    delta = f"{snap.incline_override_pct:+.1f}" if snap.incline_override_pct else ""
+    cap = _target_caption(
+        _arrow(m.incline_pct, snap.target_incline_pct, 0.25),
+        incline_value(snap.target_incline_pct),
+        S_INCLINE,
+        delta,
+        "incline" in clamped,
+        col - 1,
+    )
     b = _big_block("INCLINE %", incline_value(m.incline_pct), cap, col, scale, S_INCLINE)
     # segment remaining
     value, unit = remaining_value(snap, imperial)
