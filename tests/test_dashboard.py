@@ -381,6 +381,24 @@ def test_summary_panel_totals_bands_and_where_saved() -> None:
 # Keys
 
 
+def test_summary_kinds_add_up_to_the_session_after_a_pause() -> None:
+    # the belt rolls on for a few metres after a pause (and after a stop from a pause): the
+    # summary showed 0.02 km in total over a single 0.01 km segment
+    summary = SessionSummary()
+    for phase, t, d in [
+        (Phase.RUNNING, 0.0, 0.0),
+        (Phase.RUNNING, 10.0, 15.0),
+        (Phase.PAUSED, 10.0, 17.0),
+        (Phase.PAUSED, 10.0, 18.0),
+        (Phase.ABORTED, 10.0, 18.5),
+    ]:
+        summary.add(snap(phase=phase, segment_index=1, session_elapsed_s=t, distance_m=d))
+    assert summary.distance_m == 18.5
+    assert summary.by_kind["work"].distance_m == pytest.approx(18.5)
+    assert summary.by_kind["work"].time_s == pytest.approx(10.0)
+    assert sum(summary.by_band_s.values()) == pytest.approx(10.0)
+
+
 def test_decode_keys() -> None:
     assert decode_keys(b" +=-][neuqyx") == list(" +=-][neuqyx")
     assert decode_keys(b"\r\n\x1b[A\x1b[B\x1bOC\x1b\x7f\x1b[15~") == [

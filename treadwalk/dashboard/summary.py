@@ -52,17 +52,23 @@ class SessionSummary:
         self.last = snap
         if snap.segment_index is not None and snap.phase in _MOVING:
             self.segments_seen.add(snap.segment_index)
-        if prev is None or prev.phase not in _MOVING:
+        # A pause stops the clock, not the belt at once: the metres it rolls while slowing
+        # down count too, so the kinds add up to the session's distance.
+        if prev is None or prev.phase not in (*_MOVING, Phase.PAUSED):
             return
-        dt = snap.session_elapsed_s - prev.session_elapsed_s
-        if dt <= 0:
+        dt = max(0.0, snap.session_elapsed_s - prev.session_elapsed_s)
+        dd = max(0.0, snap.distance_m - prev.distance_m)
+        da = max(0.0, snap.ascent_m - prev.ascent_m)
+        if dt <= 0 and dd <= 0 and da <= 0:
             return
         seg = prev.segment
         kind = seg.kind if seg is not None else "cooldown"
         totals = self.by_kind.setdefault(kind, KindTotals())
         totals.time_s += dt
-        totals.distance_m += max(0.0, snap.distance_m - prev.distance_m)
-        totals.ascent_m += max(0.0, snap.ascent_m - prev.ascent_m)
+        totals.distance_m += dd
+        totals.ascent_m += da
+        if dt <= 0:
+            return
         incline = prev.machine.incline_pct
         if incline is None:
             incline = prev.target_incline_pct if prev.target_incline_pct is not None else 0.0
