@@ -345,6 +345,27 @@ def test_tcx_validator_catches_a_misordered_lap() -> None:
         validate_tcx(bad)
 
 
+def test_a_stop_mid_segment_ends_its_lap_not_an_empty_cool_down_lap() -> None:
+    # x (or Ctrl+C) mid-segment: the final sample is outside the plan; it showed as a lap
+    # "cool-down 0:00 0 m" in history, FIT and TCX
+    from treadwalk.recording.laps import laps
+    from treadwalk.recording.store import Sample
+
+    plan = {"segments": [{"name": "Warm-up", "kind": "warmup", "duration_s": 90.0}]}
+    samples = [Sample(t=float(i), elapsed_s=float(i), distance_m=i * 1.0, segment=0) for i in range(10)]
+    samples.append(Sample(t=10.0, elapsed_s=9.5, distance_m=10.0, segment=None, phase="aborted"))
+    out = laps(samples, plan)
+    assert [lap.name for lap in out] == ["Warm-up"]
+    assert out[0].totals.distance_m == 10.0
+    # after a real cool-down, the final sample still ends the cool-down lap
+    cooled = [*samples[:-1], Sample(t=10.0, elapsed_s=10.0, distance_m=10.0, phase="cooldown")]
+    cooled.append(Sample(t=20.0, elapsed_s=20.0, distance_m=18.0, phase="finished"))
+    assert [(lap.name, lap.totals.distance_m) for lap in laps(cooled, plan)] == [
+        ("Warm-up", 10.0),
+        ("cool-down", 8.0),
+    ]
+
+
 # -- CSV ------------------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ __all__ = ["ACTIVE_PHASES", "Lap", "Totals", "activity_samples", "cadence_spm_be
 
 # Samples before the belt started (connecting, ready, countdown) are not part of the activity.
 ACTIVE_PHASES = frozenset({"running", "paused", "cooldown", "finished", "aborted"})
+_FINAL_PHASES = frozenset({"finished", "aborted"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,9 @@ def laps(samples: Sequence[Sample], plan: Mapping[str, Any]) -> list[Lap]:
     active = activity_samples(samples)
     runs: list[list[Sample]] = []
     for s in active:
-        if runs and runs[-1][-1].segment == s.segment:
+        # the final sample (finished, aborted) closes the lap it ends, even outside the plan:
+        # a stop mid-segment is not a 0:00 "cool-down" lap of its own
+        if runs and (runs[-1][-1].segment == s.segment or s.phase in _FINAL_PHASES):
             runs[-1].append(s)
         else:
             runs.append([s])
