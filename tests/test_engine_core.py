@@ -347,6 +347,13 @@ def test_override_holds_until_the_segment_ends() -> None:
     assert r.machine.speed_kmh == 5.0
 
 
+def test_segment_events_round_a_scaled_profiles_numbers() -> None:
+    r = new_run(plan(seg("Warm-up", speed=3.309, end_speed_kmh=4.044, incline=1.2345)))
+    r.start()
+    messages = [a.message for _, a in r.log if isinstance(a, Emit) and a.kind == "segment"]
+    assert messages == ["Warm-up: 3.3->4 km/h, 1.2 % for 1:00."]
+
+
 def test_minus_at_a_cap_slows_down_even_on_a_ramp_climbing_past_it() -> None:
     # + pressed past the cap early in a rising ramp; later the ramp alone is above the cap:
     # one - must still bring the belt 0.5 below the cap the walker sees, not leave it there

@@ -800,11 +800,17 @@ def _enter_segment(s: EngineState, now: float, out: list[Action]) -> EngineState
         return s
     seg = s.plan.segments[s.seg_index]
     length = format_duration(seg.duration_s) if seg.duration_s is not None else f"{seg.distance_m or 0:g} m"
-    speed = f"{seg.speed_kmh:g}" if seg.end_speed_kmh is None else f"{seg.speed_kmh:g}->{seg.end_speed_kmh:g}"
+
+    def one(x: float) -> str:  # a scaled profile (--fit-to-caps) has 3.309 km/h: say 3.3
+        return f"{round(x, 1):g}"
+
+    speed = (
+        one(seg.speed_kmh) if seg.end_speed_kmh is None else f"{one(seg.speed_kmh)}->{one(seg.end_speed_kmh)}"
+    )
     incline = (
-        f"{seg.incline_pct:g}"
+        one(seg.incline_pct)
         if seg.end_incline_pct is None
-        else f"{seg.incline_pct:g}->{seg.end_incline_pct:g}"
+        else f"{one(seg.incline_pct)}->{one(seg.end_incline_pct)}"
     )
     _emit(
         out,
