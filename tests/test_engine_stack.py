@@ -306,3 +306,32 @@ async def test_control_lost_is_shown() -> None:
         s.session.submit(Command(CommandKind.STOP))
         await asyncio.wait_for(task, 60)
         assert s.ops()[-1] == "08"
+
+
+async def test_the_countdown_lasts_real_seconds_at_any_speedup() -> None:
+    """Safety rule 1: the walker's 3 s to step on are 3 real seconds, also in the demo's x10."""
+    clock = LoopClock(speedup=10)
+    loop = asyncio.get_running_loop()
+    async with VirtualRadio() as radio:
+        device = await radio.new_device(NAME)
+        async with VirtualTreadmill(device, clock, name=NAME) as vt:
+            tm = FtmsTreadmill(NAME, clock=clock, radio=radio)
+            w = Watcher()
+            session = Session(
+                tm, _plan(1, 20.0), clock, observers=[w], settings=Settings(countdown_s=3.0, cooldown_s=0.0)
+            )
+            task = asyncio.create_task(session.run(), name="session")
+            async with asyncio.timeout(30):
+                while session.snapshot is None or session.snapshot.phase is not Phase.READY:
+                    await asyncio.sleep(0.05)
+            session.submit(Command(CommandKind.START))
+            pressed = loop.time()
+            async with asyncio.timeout(30):
+                while vt.start_count == 0:
+                    await asyncio.sleep(0.01)
+            started = loop.time()
+            result = await task
+    assert started - pressed == pytest.approx(3.0, abs=0.2)  # real (loop) seconds
+    shown = [s.countdown_s for s in w.snapshots if s.phase is Phase.COUNTDOWN and s.countdown_s is not None]
+    assert shown and max(shown) <= 3.0 + 1e-6 and max(shown) > 2.5
+    assert result.stop_reason is StopReason.FINISHED

@@ -99,8 +99,13 @@ class Settings:
     retry_s: float = 2.0  # a failed target is sent again after this long
     link_timeout_s: float = 300.0  # backstop: a link "reconnecting" this long is lost
     units: str = "metric"
+    # Clock seconds per real second (the clock's speedup). The countdown is the walker's time to
+    # step on and get ready (safety rule 1): it lasts ``countdown_s`` REAL seconds at any speedup.
+    time_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        if not (self.time_scale >= 1.0 and math.isfinite(self.time_scale)):
+            raise ValueError("time_scale must be a finite number of at least 1")
         if self.hold_overrides not in ("segment", "session"):
             raise ValueError('hold_overrides must be "segment" or "session"')
         if not self.tick_s > 0:
@@ -765,7 +770,7 @@ def _begin_countdown(s: EngineState, now: float, out: list[Action], source: str)
         phase=Phase.COUNTDOWN.value,
         source=source,
     )
-    return replace(s, phase=Phase.COUNTDOWN, countdown_until=now + n, message=None)
+    return replace(s, phase=Phase.COUNTDOWN, countdown_until=now + n * s.settings.time_scale, message=None)
 
 
 def _begin_running(s: EngineState, now: float, machine: TreadmillState, out: list[Action]) -> EngineState:
@@ -1128,7 +1133,7 @@ def snapshot(
         session_remaining = s.plan.duration_s + cooldown_after
     countdown = None
     if s.phase is Phase.COUNTDOWN and s.countdown_until is not None:
-        countdown = max(0.0, s.countdown_until - now)
+        countdown = max(0.0, s.countdown_until - now) / s.settings.time_scale  # real seconds
     active = s.phase in _ACTIVE
     return SessionSnapshot(
         at=now,

@@ -19,7 +19,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from treadwalk.core.clock import Clock
@@ -125,6 +125,10 @@ class Session:
         self._enter = enter_treadmill
         self._action_timeout_s = action_timeout_s
         self._stop_timeout_s = stop_timeout_s
+        settings = settings or Settings()
+        if math.isfinite(clock.speedup) and clock.speedup != settings.time_scale:
+            # the countdown stays in real seconds when the clock runs faster (--speedup, demo)
+            settings = replace(settings, time_scale=clock.speedup)
         self._state: EngineState = initial_state(plan, self._limits, settings)
         self._commands: deque[Command] = deque()
         self._events: deque[MachineEvent] = deque()
