@@ -89,6 +89,11 @@ def test_a_whole_session_on_the_virtual_treadmill(tmp_path: Path) -> None:
     assert data["max_speed_kmh"] <= 5.5
     assert "Scaled" in out.stdout
     assert "Starting in 3 s" in out.stdout
+    last = out.stdout.strip().splitlines()[-1]
+    assert "summary" in last
+    assert "finished" in last
+    assert f"saved as session {data['session_id']}" in last
+    assert f"{data['distance_m'] / 1000:.2f} km" in last
     with SessionStore(tmp_path / "data") as store:
         info = store.get_session(data["session_id"])
         assert info.status == "finished"

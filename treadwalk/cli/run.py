@@ -266,7 +266,7 @@ class _Composition:
 
     def _display(self, session: Session, saved_to: str) -> Any:
         if self.args.no_dashboard:
-            lines = PlainLines(session, keys=not self.args.yes)
+            lines = PlainLines(session, keys=not self.args.yes, units=self.settings.units, saved_to=saved_to)
             session.add_observer(lines)
             return lines
         from treadwalk.dashboard import Dashboard
@@ -340,11 +340,15 @@ class PlainLines:
 
     KEYS = "Enter: start   p: pause/resume   + -: speed   ] [: incline   n: skip   e: extend   q: stop   x: stop now"
 
-    def __init__(self, session: Session, *, keys: bool = True) -> None:
+    def __init__(
+        self, session: Session, *, keys: bool = True, units: str = "metric", saved_to: str | None = None
+    ) -> None:
         import asyncio
 
         self._session = session
         self._keys = keys
+        self._units = units
+        self._saved_to = saved_to
         self._ended = asyncio.Event()
         self._last: SessionSnapshot | None = None
 
@@ -381,6 +385,29 @@ class PlainLines:
         finally:
             if fd is not None:
                 loop.remove_reader(fd)
+        print(self.summary_line(), flush=True)
+
+    def summary_line(self) -> str:
+        """The last line: how it ended, the totals in the walker's units, where it was saved."""
+        from treadwalk.core.units import KM_PER_MILE, format_duration
+
+        snap = self._last
+        if snap is None:
+            return "treadwalk: the session did not start."
+        reason = snap.stop_reason.value if snap.stop_reason is not None else snap.phase.value
+        if self._units == "imperial":
+            distance = f"{snap.distance_m / 1000 / KM_PER_MILE:.2f} mi"
+            ascent = f"{snap.ascent_m * 3.28084:.0f} ft up"
+        else:
+            distance = f"{snap.distance_m / 1000:.2f} km"
+            ascent = f"{snap.ascent_m:.0f} m up"
+        parts = [reason, f"{format_duration(snap.session_elapsed_s)} moving", distance, ascent]
+        if snap.energy_kcal is not None:
+            parts.append(f"{snap.energy_kcal:.0f} kcal")
+        line = f"{format_duration(snap.session_elapsed_s):>8}  {'summary':<12} " + " · ".join(parts)
+        if snap.session_id is not None:
+            line += f" · saved as session {snap.session_id} (treadwalk history show {snap.session_id})"
+        return line
 
     def _readable(self, fd: int) -> None:
         import asyncio
