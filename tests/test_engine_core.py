@@ -370,6 +370,24 @@ def test_minus_at_a_cap_slows_down_even_on_a_ramp_climbing_past_it() -> None:
     assert snapshot(r.state, r.now, 0.0, r.machine).target_speed_kmh == pytest.approx(5.5)
 
 
+def test_pressing_plus_at_the_top_is_said_once_not_recorded_as_overrides() -> None:
+    r = new_run(plan(seg("a", speed=11.0, duration_s=60.0)))
+    r.start()
+    r.advance_to(5.0)
+    for _ in range(6):
+        r.step(commands=(Command(CommandKind.SPEED, 0.5),))
+    r.advance_to(10.0)
+    kinds = r.kinds()
+    assert kinds.count("override") == 2  # 11.5, 12.0 (the machine's top)
+    assert kinds.count("clamped") >= 1
+    edge = [a for _, a in r.log if isinstance(a, Emit) and "stays" in a.message]
+    assert len(edge) == 1
+    assert r.machine.speed_kmh == 12.0
+    r.step(commands=(Command(CommandKind.SPEED, -0.5),))
+    r.advance_to(15.0)
+    assert r.machine.speed_kmh == 11.5
+
+
 def test_override_can_hold_for_the_whole_session() -> None:
     r = new_run(
         plan(seg("a", speed=5.0, duration_s=30.0), seg("b", speed=5.0, duration_s=30.0)),

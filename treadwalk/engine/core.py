@@ -233,6 +233,7 @@ class EngineState:
     speed: Axis = Axis()
     incline: Axis = Axis()
     clamped: str | None = None
+    edge_note: str | None = None  # the last "stays at the top/bottom" said for a key press
     # totals
     odometer_m: float = 0.0
     ascent_m: float = 0.0
@@ -743,8 +744,15 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
         current = _clamp_to(current, grid, s.limits.max_speed_kmh)
         target = snap(current + c.value, grid, cap=s.limits.max_speed_kmh)
         override = target - seg.speed_at(fraction)
+        if abs(target - current) < 1e-9 and c.value != 0:
+            # at the top (or bottom) already: not another override; said once, not at every press
+            edge = "top" if c.value > 0 else "bottom"
+            note = f"Speed stays {target:g} km/h: the {edge} of what is allowed."
+            if note != s.edge_note:
+                _emit(out, "clamped", note, speed_kmh=target)
+            return replace(s, speed_override_kmh=override, console_speed_kmh=None, edge_note=note)
         _emit(out, "override", f"Speed {target:g} km/h.", speed_kmh=target, override_kmh=round(override, 3))
-        return replace(s, speed_override_kmh=override, console_speed_kmh=None)
+        return replace(s, speed_override_kmh=override, console_speed_kmh=None, edge_note=None)
     grid_i = s.incline_grid
     if grid_i is None:
         _emit(out, "warning", "This treadmill cannot set incline.")
@@ -757,8 +765,14 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
     current = _clamp_to(current, grid_i, s.limits.max_incline_pct)
     target = snap(current + c.value, grid_i, cap=s.limits.max_incline_pct)
     override = target - seg.incline_at(fraction)
+    if abs(target - current) < 1e-9 and c.value != 0:
+        edge = "top" if c.value > 0 else "bottom"
+        note = f"Incline stays {target:g} %: the {edge} of what is allowed."
+        if note != s.edge_note:
+            _emit(out, "clamped", note, incline_pct=target)
+        return replace(s, incline_override_pct=override, console_incline_pct=None, edge_note=note)
     _emit(out, "override", f"Incline {target:g} %.", incline_pct=target, override_pct=round(override, 3))
-    return replace(s, incline_override_pct=override, console_incline_pct=None)
+    return replace(s, incline_override_pct=override, console_incline_pct=None, edge_note=None)
 
 
 def _begin_countdown(s: EngineState, now: float, out: list[Action], source: str) -> EngineState:
