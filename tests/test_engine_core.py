@@ -388,6 +388,26 @@ def test_pressing_plus_at_the_top_is_said_once_not_recorded_as_overrides() -> No
     assert r.machine.speed_kmh == 11.5
 
 
+def test_messages_follow_the_walkers_units() -> None:
+    r = new_run(
+        plan(
+            seg("Brisk", speed=6.0, end_speed_kmh=8.0, duration_s=60.0),
+            seg("Easy", speed=4.8, duration_s=None, distance_m=402.336),
+        ),
+        units="imperial",
+        cooldown_s=60.0,
+    )
+    r.start()
+    r.advance_to(2.0)
+    r.step(commands=(Command(CommandKind.SPEED, 0.5),))
+    r.advance_to(400.0)
+    messages = [a.message for _, a in r.log if isinstance(a, Emit)]
+    assert any(m.startswith("Brisk: 3.7->5 mph") for m in messages), messages
+    assert any(m.startswith("Easy: 3 mph, 0 % for 0.25 mi") for m in messages), messages
+    assert any("cool-down at 1.9 mph" in m for m in messages), messages
+    assert not any("km/h" in m for m in messages), messages
+
+
 def test_override_can_hold_for_the_whole_session() -> None:
     r = new_run(
         plan(seg("a", speed=5.0, duration_s=30.0), seg("b", speed=5.0, duration_s=30.0)),

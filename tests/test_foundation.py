@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from treadwalk.core.clock import LoopClock, ManualClock
-from treadwalk.core.units import Grid, format_duration, round_half_up, snap
+from treadwalk.core.units import Grid, format_distance, format_duration, format_speed, round_half_up, snap
 
 HEAVY = ("bleak", "bumble", "rich", "aiomqtt", "bleak_retry_connector")
 
@@ -106,3 +106,12 @@ async def test_manual_clock_jumps() -> None:
     assert c.now() == 12.5
     with pytest.raises(ValueError, match="backwards"):
         c.advance(-1)
+
+
+def test_speed_and_distance_read_in_the_walkers_units() -> None:
+    assert format_speed(4.5) == "4.5 km/h"
+    assert format_speed(4.828, "imperial") == "3 mph"
+    assert format_speed(3.5, end_kmh=5.0) == "3.5->5 km/h"
+    assert format_distance(400) == "400 m"
+    assert format_distance(1500) == "1.5 km"
+    assert format_distance(402.336, "imperial") == "0.25 mi"

@@ -14,7 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 __all__ = [
     "KM_PER_MILE",
     "Grid",
+    "format_distance",
     "format_duration",
+    "format_speed",
     "kmh_to_mph",
     "kmh_to_pace_s_per_km",
     "kmh_to_pace_s_per_mile",
@@ -111,3 +113,23 @@ def format_duration(seconds: float) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def format_speed(kmh: float, units: str = "metric", *, end_kmh: float | None = None) -> str:
+    """``4.5`` -> ``4.5 km/h`` (metric) or ``2.8 mph`` (imperial); with ``end_kmh`` a ramp,
+    ``3.5->5 km/h``. One decimal, trailing zeros dropped."""
+
+    def one(x: float) -> str:
+        return f"{round_half_up(kmh_to_mph(x) if units == 'imperial' else x, 1):g}"
+
+    unit = "mph" if units == "imperial" else "km/h"
+    if end_kmh is None:
+        return f"{one(kmh)} {unit}"
+    return f"{one(kmh)}->{one(end_kmh)} {unit}"
+
+
+def format_distance(metres: float, units: str = "metric") -> str:
+    """``400`` -> ``400 m`` / ``1.5 km`` (metric) or ``0.25 mi`` (imperial)."""
+    if units == "imperial":
+        return f"{round_half_up(metres / 1000 / KM_PER_MILE, 2):g} mi"
+    return f"{metres:g} m" if metres < 1000 else f"{round_half_up(metres / 1000, 2):g} km"

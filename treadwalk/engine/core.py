@@ -51,7 +51,7 @@ from treadwalk.core.model import (
     TargetChanged,
     TreadmillState,
 )
-from treadwalk.core.units import Grid, format_duration, snap
+from treadwalk.core.units import Grid, format_distance, format_duration, format_speed, snap
 
 __all__ = [
     "Action",
@@ -544,7 +544,7 @@ def _console_target(
         _emit(
             out,
             "console",
-            f"Speed set on the console: {speed:g} km/h, kept for this segment.",
+            f"Speed set on the console: {format_speed(speed, s.settings.units)}, kept for this segment.",
             speed_kmh=speed,
         )
     if incline is not None and incline != s.incline.value:
@@ -747,11 +747,17 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
         if abs(target - current) < 1e-9 and c.value != 0:
             # at the top (or bottom) already: not another override; said once, not at every press
             edge = "top" if c.value > 0 else "bottom"
-            note = f"Speed stays {target:g} km/h: the {edge} of what is allowed."
+            note = f"Speed stays {format_speed(target, s.settings.units)}: the {edge} of what is allowed."
             if note != s.edge_note:
                 _emit(out, "clamped", note, speed_kmh=target)
             return replace(s, speed_override_kmh=override, console_speed_kmh=None, edge_note=note)
-        _emit(out, "override", f"Speed {target:g} km/h.", speed_kmh=target, override_kmh=round(override, 3))
+        _emit(
+            out,
+            "override",
+            f"Speed {format_speed(target, s.settings.units)}.",
+            speed_kmh=target,
+            override_kmh=round(override, 3),
+        )
         return replace(s, speed_override_kmh=override, console_speed_kmh=None, edge_note=None)
     grid_i = s.incline_grid
     if grid_i is None:
@@ -818,14 +824,17 @@ def _enter_segment(s: EngineState, now: float, out: list[Action]) -> EngineState
     if s.seg_index >= len(s.plan.segments):
         return s
     seg = s.plan.segments[s.seg_index]
-    length = format_duration(seg.duration_s) if seg.duration_s is not None else f"{seg.distance_m or 0:g} m"
+    units = s.settings.units
+    length = (
+        format_duration(seg.duration_s)
+        if seg.duration_s is not None
+        else format_distance(seg.distance_m or 0.0, units)
+    )
 
     def one(x: float) -> str:  # a scaled profile (--fit-to-caps) has 3.309 km/h: say 3.3
         return f"{round(x, 1):g}"
 
-    speed = (
-        one(seg.speed_kmh) if seg.end_speed_kmh is None else f"{one(seg.speed_kmh)}->{one(seg.end_speed_kmh)}"
-    )
+    speed = format_speed(seg.speed_kmh, units, end_kmh=seg.end_speed_kmh)  # in the walker's units
     incline = (
         one(seg.incline_pct)
         if seg.end_incline_pct is None
@@ -834,7 +843,7 @@ def _enter_segment(s: EngineState, now: float, out: list[Action]) -> EngineState
     _emit(
         out,
         "segment",
-        f"{seg.name}: {speed} km/h, {incline} % for {length}.",
+        f"{seg.name}: {speed}, {incline} % for {length}.",
         index=s.seg_index,
         name=seg.name,
         segment_kind=seg.kind,
@@ -876,7 +885,7 @@ def _begin_cooldown(
     speed = snap(min(s.settings.cooldown_speed_kmh, current), grid, cap=s.limits.max_speed_kmh)
     n = s.settings.cooldown_s
     why = "Workout complete" if reason is StopReason.FINISHED else "Stopping"
-    msg = f"{why}: cool-down at {speed:g} km/h for {format_duration(n)} (stop again to end now)."
+    msg = f"{why}: cool-down at {format_speed(speed, s.settings.units)} for {format_duration(n)} (stop again to end now)."
     _emit(out, "phase", msg, phase=Phase.COOLDOWN.value, reason=reason.value)
     return replace(
         s,
