@@ -250,6 +250,20 @@ def test_clamped_targets_and_overrides_say_so() -> None:
     assert "(-1.0 yours)" in screen
 
 
+def test_the_still_changing_arrow_shows_while_moving_not_while_paused() -> None:
+    changing = TreadmillState(speed_kmh=3.0, incline_pct=1.0)
+    moving = "\n".join(text_of(snap(machine=changing, target_speed_kmh=5.0, target_incline_pct=3.0), 80, 24))
+    assert "▲ target" in moving
+    paused = snap(
+        phase=Phase.PAUSED, paused_by="user", machine=TreadmillState(speed_kmh=0.0, incline_pct=1.0)
+    )
+    paused = dataclasses.replace(paused, target_speed_kmh=5.0, target_incline_pct=3.0)
+    screen = "\n".join(text_of(paused, 80, 24))
+    assert "target 5.0" in screen
+    assert "▲ target" not in screen
+    assert "▼ target" not in screen
+
+
 def test_target_captions_never_run_into_the_next_column() -> None:
     # at a cap with a big override: "target 12.0 (+8.3 yours) c▲ target 0.5" at 80 columns
     s = snap(

@@ -420,8 +420,10 @@ def _numbers(snap: SessionSnapshot, mode: str, width: int, scale: int) -> list[T
     if snap.speed_override_kmh:
         shown = kmh_to_mph(snap.speed_override_kmh) if imperial else snap.speed_override_kmh
         delta = f"{shown:+.1f}"
+    # the arrow says the belt is still getting to its target: not while it stands paused
+    moving = snap.phase in (Phase.RUNNING, Phase.COOLDOWN)
     cap = _target_caption(
-        _arrow(m.speed_kmh, snap.target_speed_kmh, 0.05),
+        _arrow(m.speed_kmh, snap.target_speed_kmh, 0.05) if moving else "",
         speed_value(snap.target_speed_kmh, mode),
         S_SPEED,
         delta,
@@ -433,7 +435,7 @@ def _numbers(snap: SessionSnapshot, mode: str, width: int, scale: int) -> list[T
     # incline
     delta = f"{snap.incline_override_pct:+.1f}" if snap.incline_override_pct else ""
     cap = _target_caption(
-        _arrow(m.incline_pct, snap.target_incline_pct, 0.25),
+        _arrow(m.incline_pct, snap.target_incline_pct, 0.25) if moving else "",
         incline_value(snap.target_incline_pct),
         S_INCLINE,
         delta,
