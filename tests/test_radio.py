@@ -8,7 +8,9 @@ radio, in virtual time: timeouts and advertising intervals cost no real time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import logging
 from collections.abc import AsyncIterator
 
 import bleak
@@ -218,6 +220,69 @@ async def test_connect_to_a_silent_device_times_out_and_leaves_nothing_pending(
     await peripheral.advertise()
     async with BleakClient(device, backend=radio.client_backend, timeout=2.0) as again:
         assert await again.read_gatt_char(READ) == READ_VALUE
+
+
+# A controller that ignores LE Create Connection Cancel (Bumble 0.0.236's: what HciRadio meets over
+# bumble.apps.controllers, see test_radio_hci.py) keeps the attempt: the radio adopts or drops it.
+
+
+@pytest.fixture
+async def deaf_radio() -> AsyncIterator[VirtualRadio]:
+    async with VirtualRadio(honour_cancel=False) as radio:
+        yield radio
+
+
+async def _seen_then_silent(radio: VirtualRadio) -> tuple[Peripheral, BLEDevice]:
+    peripheral = await build_peripheral(await radio.new_device(NAME), NAME)
+    device = await find(radio)
+    await peripheral.stop_advertising()
+    with pytest.raises(RadioConnectTimeout):
+        await BleakClient(device, backend=radio.client_backend, timeout=2.0).connect()
+    return peripheral, device
+
+
+async def test_a_kept_attempt_is_taken_by_the_next_connect_to_that_device(deaf_radio: VirtualRadio) -> None:
+    peripheral, device = await _seen_then_silent(deaf_radio)
+    assert deaf_radio._central_controller is not None
+    assert deaf_radio._central_controller.pending_le_connection is not None  # the cancel was ignored
+
+    client = BleakClient(device, backend=deaf_radio.client_backend, timeout=10.0)
+    attempt = asyncio.create_task(client.connect(), name="reconnect")
+    await asyncio.sleep(3.0)
+    assert not attempt.done()
+    await peripheral.advertise()  # the device wakes up during the attempt
+    await attempt
+    try:
+        assert await client.read_gatt_char(READ) == READ_VALUE
+    finally:
+        await client.disconnect()
+
+
+async def test_a_kept_attempt_completing_with_nobody_waiting_is_dropped(deaf_radio: VirtualRadio) -> None:
+    peripheral, _ = await _seen_then_silent(deaf_radio)
+    gone = asyncio.Event()
+    peripheral.device.on("connection", lambda c: c.on("disconnection", lambda _r: gone.set()))
+    await peripheral.advertise()
+    async with asyncio.timeout(5):
+        await gone.wait()
+    assert not deaf_radio.central.device.connections
+    await peripheral.advertise()
+    async with BleakClient(await find(deaf_radio), backend=deaf_radio.client_backend, timeout=5.0) as client:
+        assert await client.read_gatt_char(READ) == READ_VALUE
+
+
+async def test_a_kept_attempt_makes_a_connect_elsewhere_fail_at_once_and_say_why(
+    deaf_radio: VirtualRadio,
+) -> None:
+    await _seen_then_silent(deaf_radio)
+    other = await build_peripheral(await deaf_radio.new_device("Other"), "Other")
+    device = await find(deaf_radio, "Other")
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(BleakError, match="still connecting to D0:7D:00:00:00:01"):
+        await BleakClient(device, backend=deaf_radio.client_backend, timeout=10.0).connect()
+    assert loop.time() - start < 2.0
+    await other.release()
 
 
 async def test_establish_connection_from_bleak_retry_connector(
@@ -458,6 +523,41 @@ async def test_reconnect_after_the_peripheral_dropped_the_link(
         assert await got.wait_for(1) == [b"\x03"]
     finally:
         await client.disconnect()
+
+
+@pytest.mark.parametrize("turns", range(4))
+@pytest.mark.parametrize("sender", ["peripheral", "central"])
+async def test_packets_in_flight_when_the_link_closes_are_dropped_without_a_warning(
+    radio: VirtualRadio, peripheral: Peripheral, caplog: pytest.LogCaptureFixture, sender: str, turns: int
+) -> None:
+    """A notification (or a write) crossing the disconnect is normal: no WARNING, as on air.
+
+    Bumble's controller forgets a link the moment it closes it: a packet the peer sent a moment
+    before arrived for "no connection" (``treadwalk run --sim`` printed that at its end)."""
+    client = BleakClient(await find(radio), backend=radio.client_backend)
+    await client.connect()
+    await client.start_notify(NOTIFY, Received())
+    with caplog.at_level(logging.WARNING, logger="bumble"):
+        closing = asyncio.create_task(client.disconnect(), name="disconnect")
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        if sender == "peripheral":
+            await peripheral.device.notify_subscriber(peripheral.connection, peripheral.notify, b"\x01")
+        else:
+            with contextlib.suppress(BleakError):
+                await client.write_gatt_char(WRITE_NR, b"\x01", response=False)
+        await closing
+        await asyncio.sleep(0.1)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_data_for_a_link_never_known_still_warns(caplog: pytest.LogCaptureFixture) -> None:
+    from treadwalk.radio._quiet import QuietController
+
+    controller = QuietController("lone")
+    with caplog.at_level(logging.WARNING, logger="bumble"):
+        controller.on_hci_acl_data_packet(hci.HCI_AclDataPacket(0x0042, 0, 0, 1, b"\x00"))
+    assert "no connection for handle 0x0042" in caplog.text
 
 
 async def test_leaving_the_radio_disconnects_its_clients() -> None:

@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
-from bleak.exc import BleakGATTProtocolError
+from bleak.backends.device import BLEDevice
+from bleak.exc import BleakError, BleakGATTProtocolError
+from bumble.device import Connection, Device
+from bumble.hci import Address
 from radio_peripheral import (
     CONTROL,
     FAILING,
@@ -30,10 +33,11 @@ from radio_peripheral import (
     READ_VALUE,
     SERVICE,
     SERVICE_DATA,
+    Peripheral,
     build_peripheral,
 )
 
-from treadwalk.radio import HciRadio, open_hci_device
+from treadwalk.radio import HciRadio, RadioConnectTimeout, RadioDeviceDetails, open_hci_device
 
 NAME = "TW HCI"
 
@@ -147,3 +151,116 @@ async def test_hci_radio_over_a_tcp_virtual_controller_pair(controllers: tuple[s
                 with contextlib.suppress(Exception):
                     await client.disconnect()
                 await peripheral.release()
+
+
+# ---- a connect that times out, on a controller that ignores LE Create Connection Cancel ----------
+#
+# Bumble 0.0.236's controller answers the cancel with success and keeps the attempt: it refuses
+# every other connect until the device it was trying to reach advertises, then completes that
+# link. The radio must take that link for a connect to the same device, drop it otherwise.
+
+SILENT_TIMEOUT_S = 1.0
+# the client's timeout, then up to 1 s for the controller's verdict on the cancel, plus slack
+SILENT_BOUND_S = SILENT_TIMEOUT_S + 1.0 + 1.0
+
+
+async def _seen_then_silent(radio: HciRadio, peripheral: Peripheral) -> BLEDevice:
+    found = await BleakScanner.find_device_by_name(NAME, timeout=10.0, backend=radio.scanner_backend)
+    assert found is not None
+    await peripheral.stop_advertising()
+    return found
+
+
+async def _times_out(radio: HciRadio, device: BLEDevice) -> None:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(RadioConnectTimeout):
+        await BleakClient(device, timeout=SILENT_TIMEOUT_S, backend=radio.client_backend).connect()
+    assert loop.time() - start < SILENT_BOUND_S
+
+
+async def test_hci_connect_to_a_silent_device_times_out_then_connects_when_it_wakes(
+    controllers: tuple[str, str],
+) -> None:
+    central_spec, peripheral_spec = controllers
+    async with open_hci_device(peripheral_spec, NAME) as device:
+        peripheral = await build_peripheral(device, NAME)
+        try:
+            async with HciRadio(central_spec) as radio:
+                found = await _seen_then_silent(radio, peripheral)
+                await _times_out(radio, found)
+
+                # Retried while the device is still asleep; it wakes up during the attempt.
+                client = BleakClient(found, timeout=10.0, backend=radio.client_backend)
+                attempt = asyncio.create_task(client.connect())
+                await asyncio.sleep(0.3)
+                assert not attempt.done()
+                await peripheral.advertise()
+                async with asyncio.timeout(10):
+                    await attempt
+                try:
+                    assert await client.read_gatt_char(READ) == READ_VALUE
+                finally:
+                    await client.disconnect()
+        finally:
+            await peripheral.release()
+
+
+async def test_hci_a_cancelled_link_completed_later_is_dropped_and_the_radio_connects_again(
+    controllers: tuple[str, str],
+) -> None:
+    central_spec, peripheral_spec = controllers
+    async with open_hci_device(peripheral_spec, NAME) as device:
+        peripheral = await build_peripheral(device, NAME)
+        dropped = asyncio.Event()
+        try:
+            async with HciRadio(central_spec) as radio:
+                found = await _seen_then_silent(radio, peripheral)
+                await _times_out(radio, found)
+
+                def on_connection(connection: Connection) -> None:
+                    connection.on(Connection.EVENT_DISCONNECTION, lambda _reason: dropped.set())
+
+                device.on(Device.EVENT_CONNECTION, on_connection)
+                # The device advertises again with nobody connecting: the controller completes the
+                # attempt it kept, and the radio drops that link nobody asked for any more.
+                await peripheral.advertise()
+                async with asyncio.timeout(10):
+                    await dropped.wait()
+                assert not radio.central.device.connections
+
+                await peripheral.advertise()  # the test peripheral does not restart by itself
+                again = await BleakScanner.find_device_by_name(
+                    NAME, timeout=10.0, backend=radio.scanner_backend
+                )
+                assert again is not None
+                async with BleakClient(again, timeout=10.0, backend=radio.client_backend) as client:
+                    assert await client.read_gatt_char(READ) == READ_VALUE
+        finally:
+            await peripheral.release()
+
+
+async def test_hci_connect_elsewhere_while_the_controller_keeps_an_attempt_fails_fast_and_clearly(
+    controllers: tuple[str, str],
+) -> None:
+    central_spec, peripheral_spec = controllers
+    async with open_hci_device(peripheral_spec, NAME) as device:
+        peripheral = await build_peripheral(device, NAME)
+        try:
+            async with HciRadio(central_spec) as radio:
+                silent = "D0:7D:00:00:00:77"  # nothing on the link has this address
+                # (connect by an address string needs it seen: give it a scan-free BLEDevice)
+                ghost = BLEDevice(silent, None, RadioDeviceDetails(Address(silent)))
+                await _times_out(radio, ghost)
+
+                found = await BleakScanner.find_device_by_name(
+                    NAME, timeout=10.0, backend=radio.scanner_backend
+                )
+                assert found is not None
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                with pytest.raises(BleakError, match="still connecting to D0:7D:00:00:00:77"):
+                    await BleakClient(found, timeout=10.0, backend=radio.client_backend).connect()
+                assert loop.time() - start < 3.0
+        finally:
+            await peripheral.release()

@@ -4,7 +4,29 @@ Like an OS Bluetooth adapter, a radio has one central host. Every ``BleakScanner
 ``BleakClient`` built on that radio's backend classes goes through this ``Central``: it
 starts and stops scanning (reference counted), remembers what it has seen (address type and
 name, as BlueZ does), turns AD structures into bleak's ``AdvertisementData``, and creates LE
-connections one at a time, bounded, clearing what a Bumble 0.0.236 controller leaves pending.
+connections one at a time, bounded.
+
+A connect that times out (a device asleep, out of range) sends LE Create Connection Cancel,
+then waits up to ``_CANCEL_TIMEOUT_S`` for the controller's verdict:
+
+- A real controller honours the cancel: the attempt ends with an LE Connection Complete event
+  (Unknown Connection Identifier), or with a link if it came up first, which is dropped. The
+  radio is clean, the next connect goes ahead. (``VirtualRadio``'s controller does the same.)
+- Bumble 0.0.236's virtual controller (``HciRadio`` over ``bumble.apps.controllers``) answers
+  the cancel with success and keeps the attempt: it refuses every other LE connect (Command
+  Disallowed) until that device advertises, then completes the link. Nothing the host sends
+  clears it: its HCI Reset is a no-op, and re-opening the transport reaches the same
+  controller object in the other process. So the radio remembers the attempt as *stale*:
+  a connect to that same device waits for the attempt (and takes its link: the usual case, a
+  retry while the treadmill wakes up); a link that completes with nobody waiting is dropped
+  at once (under the connect lock, so no attempt races it); a connect to another device
+  cancels again and, if the controller still says nothing, fails at once with a BleakError
+  naming the stuck attempt instead of a bare Command Disallowed.
+
+Tracking the attempt rather than resetting the controller is what is also safe on a USB
+dongle: an HCI Reset would cut every other link of the adapter and re-initialise the host
+under live ``BleakClient`` objects, to fix a state a conforming controller never gets into.
+The cost of the verdict wait is paid only by a controller that does not answer.
 
 Imports bleak and Bumble (the radio is the one module allowed both).
 """
@@ -21,6 +43,7 @@ from typing import Any, Protocol
 
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError
 from bumble import hci
 from bumble.core import UUID as BumbleUUID
 from bumble.core import AdvertisingData
@@ -30,7 +53,8 @@ __all__ = ["Central", "RadioDeviceDetails", "ScanListener", "bleak_uuid", "bumbl
 
 logger = logging.getLogger(__name__)
 
-# How long to wait for the controller to confirm a cancelled connection attempt.
+# How long to wait for the controller to confirm a cancelled connection attempt (a real one
+# answers within a connection event or two; Bumble's virtual one never does).
 _CANCEL_TIMEOUT_S = 1.0
 
 _AD = AdvertisingData.Type
@@ -126,14 +150,12 @@ def advertisement_data(ad: AdvertisingData, rssi: int, raw: Advertisement) -> Ad
 class Central:
     """The central host of one radio. Created by the radio, powered on, closed by it."""
 
-    def __init__(
-        self,
-        device: Device,
-        clear_pending_connection: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, device: Device) -> None:
         self.device = device
         self.mtu_request = 517  # what BlueZ and CoreBluetooth ask for
-        self._clear_pending_connection = clear_pending_connection
+        self._stale: hci.Address | None = None  # an attempt the controller did not cancel
+        self._adopter: asyncio.Future[Connection] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._scanners: set[ScanListener] = set()
         self._scan_lock = asyncio.Lock()
         self._connect_lock = asyncio.Lock()
@@ -141,6 +163,7 @@ class Central:
         self._address_waiters: dict[str, list[asyncio.Future[hci.Address]]] = {}
         self._closed = False
         device.on(Device.EVENT_ADVERTISEMENT, self._on_advertisement)
+        device.on(Device.EVENT_CONNECTION, self._on_connection)
 
     # ---- what the central has seen -----------------------------------------------------------
 
@@ -209,30 +232,125 @@ class Central:
 
         Bumble's own connect timeout waits forever for a cancel confirmation that its
         virtual controller never sends; so the wait is unbounded here, and on cancellation
-        the attempt is cancelled at the controller and its pending state cleared.
+        the attempt is cancelled at the controller (see ``_cancel``). If the controller kept an
+        attempt it was told to cancel, a connect to that same address waits for that attempt
+        (the controller takes no other); a connect elsewhere first cancels it again.
         """
         async with self._connect_lock:
+            if self._stale is not None:
+                if self._stale == address:
+                    return await self._adopt(address)
+                await self._cancel(self._stale, self.device.find_connection_by_bd_addr(self._stale))
+                if self._stale is not None:
+                    raise BleakError(
+                        f"the Bluetooth controller is still connecting to {self._stale.to_string(False)}: "
+                        "it ignored the cancel of that attempt and takes no other connection until that "
+                        "device answers or the controller restarts"
+                    )
+            existing = self.device.find_connection_by_bd_addr(address)  # another client's
             try:
                 connection: Connection = await self.device.connect(
                     address, own_address_type=hci.OwnAddressType.RANDOM, timeout=None
                 )
                 return connection
             except asyncio.CancelledError:
-                await self._cancel_connection(address)
+                await self._cancel(address, existing)
                 raise
 
-    async def _cancel_connection(self, address: hci.Address) -> None:
+    async def _cancel(self, address: hci.Address, existing: Connection | None) -> None:
+        """Cancel the attempt to ``address`` and wait (bounded) for the controller's verdict.
+
+        A controller that honours LE Create Connection Cancel ends the attempt with an LE
+        Connection Complete event (Unknown Connection Identifier), or, if the link came up
+        first, a successful one: that link nobody will use is dropped. A controller that says
+        nothing kept the attempt (Bumble 0.0.236's virtual one): it is remembered as stale.
+        ``existing`` is a link to that address made before the attempt: not ours to drop.
+        """
+
+        def new_link() -> Connection | None:
+            found = self.device.find_connection_by_bd_addr(address)
+            return found if found is not existing else None
+
+        verdict: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
+
+        def on_connection(connection: Connection) -> None:
+            ours = (
+                connection.role == hci.Role.CENTRAL
+                and connection.peer_address == address
+                and connection is not existing
+            )
+            if ours and not verdict.done():
+                verdict.set_result(connection)
+
+        def on_failure(_error: Exception) -> None:
+            if not verdict.done():
+                verdict.set_result(None)
+
+        # A link completing from now on must be registered by the Device (Bumble asserts on a
+        # central link it did not ask for), so that it can be dropped.
+        self.device.connect_own_address_type = hci.OwnAddressType.RANDOM
+        self._stale = None
+        self.device.on(Device.EVENT_CONNECTION, on_connection)
+        self.device.on(Device.EVENT_CONNECTION_FAILURE, on_failure)
         try:
-            async with asyncio.timeout(_CANCEL_TIMEOUT_S):
-                await self.device.send_sync_command(hci.HCI_LE_Create_Connection_Cancel_Command())
-        except (TimeoutError, hci.HCI_Error) as exc:
-            logger.debug("cancelling the connection to %s: %s", address, exc)
-        if self._clear_pending_connection is not None:
-            self._clear_pending_connection()
-        # The link may have come up while we were cancelling: nobody will use it, drop it.
-        late = self.device.find_connection_by_bd_addr(address)
-        if late is not None:
+            try:
+                async with asyncio.timeout(_CANCEL_TIMEOUT_S):
+                    await self.device.send_sync_command(hci.HCI_LE_Create_Connection_Cancel_Command())
+            except (TimeoutError, hci.HCI_Error) as exc:
+                # Command Disallowed: nothing pending any more (the link came up, or failed).
+                logger.debug("cancelling the connection to %s: %s", address, exc)
+            # The link may have come up before we listened: then that is the verdict.
+            late = new_link()
+            try:
+                if late is None:
+                    async with asyncio.timeout(_CANCEL_TIMEOUT_S):
+                        late = await asyncio.shield(verdict)
+            except TimeoutError:
+                late = new_link()
+                if late is None:
+                    self._stale = address
+                    logger.info(
+                        "the controller did not confirm the cancel of the connection to %s; "
+                        "treating the attempt as still pending",
+                        address,
+                    )
+        finally:
+            self.device.remove_listener(Device.EVENT_CONNECTION, on_connection)
+            self.device.remove_listener(Device.EVENT_CONNECTION_FAILURE, on_failure)
+            if self._stale is None:
+                self.device.connect_own_address_type = None
+        if late is not None:  # a link nobody will use: drop it
             await _disconnect_quietly(late)
+
+    async def _adopt(self, address: hci.Address) -> Connection:
+        """Wait for the stale attempt to ``address`` to complete, and take its link."""
+        adopter: asyncio.Future[Connection] = asyncio.get_running_loop().create_future()
+        self._adopter = adopter
+        try:
+            return await adopter
+        finally:
+            self._adopter = None
+
+    def _on_connection(self, connection: Connection) -> None:
+        """A link came up: the stale attempt completing? Adopt it or drop it."""
+        stale = self._stale
+        if stale is None or connection.role != hci.Role.CENTRAL or connection.peer_address != stale:
+            return
+        self._stale = None
+        self.device.connect_own_address_type = None
+        if self._adopter is not None and not self._adopter.done():
+            self._adopter.set_result(connection)
+            return
+        logger.info("dropping the link to %s: the controller completed a cancelled attempt", stale)
+        task = asyncio.get_running_loop().create_task(
+            self._drop(connection), name="treadwalk-radio-drop-stale"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drop(self, connection: Connection) -> None:
+        async with self._connect_lock:  # no new attempt while the controller still has this link
+            await _disconnect_quietly(connection)
 
     # ---- life cycle -----------------------------------------------------------------------------
 
@@ -248,6 +366,11 @@ class Central:
                     waiter.cancel()
         self._address_waiters.clear()
         self.device.remove_listener(Device.EVENT_ADVERTISEMENT, self._on_advertisement)
+        self.device.remove_listener(Device.EVENT_CONNECTION, self._on_connection)
+        if self._adopter is not None and not self._adopter.done():
+            self._adopter.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2 * _CANCEL_TIMEOUT_S)
         await close_device(self.device)
 
 

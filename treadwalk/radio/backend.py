@@ -9,7 +9,8 @@ Behaviour follows the OS stacks, not Bumble's own client:
 - connect = LE connection + ATT MTU exchange (517 asked, as BlueZ/CoreBluetooth) + full
   discovery (services, characteristics, descriptors), all bounded by the client's timeout;
   a device never seen raises ``BleakDeviceNotFoundError``, a silent one
-  ``RadioConnectTimeout`` (a ``BleakError`` and a ``TimeoutError``).
+  ``RadioConnectTimeout`` (a ``BleakError`` and a ``TimeoutError``), after the timeout plus
+  at most 1 s for the controller to confirm the cancel (see ``_central``).
 - one notify callback per characteristic receives notifications *and* indications (Bumble
   keeps the two apart, an OS stack does not); indications are confirmed after the callback.
 - ATT error responses raise ``BleakGATTProtocolError`` with the ATT code; an operation cut by a

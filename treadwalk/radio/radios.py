@@ -3,9 +3,13 @@
 - ``VirtualRadio()``: a Bumble ``LocalLink`` with one virtual controller for the central host
   and one per peripheral (``await radio.new_device(name)``). Create it inside the running
   loop, one per test; leaving it closes every host and controller.
+  Its controllers behave as real ones where Bumble's do not (``_quiet.QuietController``): the
+  central's honours LE Create Connection Cancel (``honour_cancel=False`` to reproduce
+  Bumble's, which ignores it), and none warns about packets in flight on a link just closed.
 - ``HciRadio(spec)``: the central host on a Bumble transport (``usb:0``,
   ``tcp-client:127.0.0.1:9001``, ``pty:...``); ``open_hci_device(spec, name)`` gives the
-  peripheral side of such a transport (``treadwalk sim --hci``).
+  peripheral side of such a transport (``treadwalk sim --hci``). A controller that ignores
+  the cancel of a timed-out connect is handled by the central (see ``_central``).
 
 Both expose ``client_backend`` / ``scanner_backend``: bleak backend classes bound to the
 radio, for ``BleakClient(..., backend=radio.client_backend)`` and ``BleakScanner``.
@@ -103,13 +107,16 @@ class _Radio:
 class VirtualRadio(_Radio):
     """An in-process radio: a LocalLink shared by virtual controllers. One per test."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, honour_cancel: bool = True) -> None:
+        """``honour_cancel=False``: the central's controller ignores LE Create Connection Cancel,
+        as Bumble 0.0.236's does (what ``HciRadio`` meets over ``bumble.apps.controllers``)."""
         super().__init__()
+        self._honour_cancel = honour_cancel
         self._link: LocalLink | None = None
         self._controllers: list[Controller] = []
         self._devices: list[Device] = []
         self._numbers = itertools.count(1)
-        self._central_controller: Controller | None = None
+        self._central_controller: QuietController | None = None
 
     async def __aenter__(self) -> Self:
         if self._link is not None:
@@ -117,8 +124,9 @@ class VirtualRadio(_Radio):
         self._link = LocalLink()  # type: ignore[no-untyped-call]
         try:
             device, controller = await self._new_host("treadwalk", CENTRAL_ADDRESS)
+            controller.honours_cancel = self._honour_cancel
             self._central_controller = controller
-            self._bind(Central(device, clear_pending_connection=self._clear_pending_connection))
+            self._bind(Central(device))
         except BaseException:
             await self._close()
             raise
@@ -143,7 +151,7 @@ class VirtualRadio(_Radio):
         device, _ = await self._new_host(name, address)
         return device
 
-    async def _new_host(self, name: str, address: str) -> tuple[Device, Controller]:
+    async def _new_host(self, name: str, address: str) -> tuple[Device, QuietController]:
         assert self._link is not None
         controller = QuietController(f"{name}-controller", link=self._link)
         self._controllers.append(controller)
@@ -151,12 +159,6 @@ class VirtualRadio(_Radio):
         self._devices.append(device)
         await device.power_on()
         return device, controller
-
-    def _clear_pending_connection(self) -> None:
-        # Bumble 0.0.236's controller answers LE Create Connection Cancel with success but
-        # keeps the attempt pending (and refuses every later connect): clear it ourselves.
-        if self._central_controller is not None:
-            self._central_controller.pending_le_connection = None
 
     async def _close(self) -> None:
         if self._central is not None:
