@@ -83,6 +83,21 @@ def _result_name(result: int) -> str:
         return f"result 0x{result:02x}"
 
 
+def _clamp(value: float, grid: Grid, cap: float | None, what: str, unit: str) -> Applied:
+    """Clamp to the machine's range and the walker's cap, round onto the grid, say why if clamped
+    (rounding onto the grid alone is not a clamp)."""
+    reason = None
+    if cap is not None and value > cap + 1e-9 and cap < grid.maximum:
+        reason = f"above your max {what} {cap:g} {unit}"
+    elif value > grid.maximum + 1e-9:
+        reason = f"above the treadmill's max {grid.maximum:g} {unit}"
+    elif value < grid.minimum - 1e-9:
+        reason = f"below the treadmill's min {grid.minimum:g} {unit}"
+    return Applied(
+        requested=value, value=snap(value, grid, cap=cap), clamped=reason is not None, reason=reason
+    )
+
+
 def _confirmation(
     reported_target: Callable[[], float | None],
     actual: Callable[[], float | None],
@@ -875,80 +890,53 @@ class FtmsTreadmill:
     def clamp_speed(self, speed_kmh: float) -> Applied:
         """Where ``speed_kmh`` lands on this machine: clamped to its range and the walker's cap,
         rounded (never truncated) onto its increment."""
-        grid = self._caps.speed
-        cap = self._limits.max_speed_kmh
-        value = snap(speed_kmh, grid, cap=cap)
-        reason = None
-        if cap is not None and speed_kmh > cap + 1e-9 and cap < grid.maximum:
-            reason = f"above your max speed {cap:g} km/h"
-        elif speed_kmh > grid.maximum + 1e-9:
-            reason = f"above the treadmill's max {grid.maximum:g} km/h"
-        elif speed_kmh < grid.minimum - 1e-9:
-            reason = f"below the treadmill's min {grid.minimum:g} km/h"
-        return Applied(requested=speed_kmh, value=value, clamped=reason is not None, reason=reason)
+        return _clamp(speed_kmh, self._caps.speed, self._limits.max_speed_kmh, "speed", "km/h")
 
     def clamp_incline(self, incline_pct: float) -> Applied:
         grid = self._caps.incline
         if grid is None:
             return Applied(incline_pct, 0.0, clamped=incline_pct != 0, reason="this treadmill has no incline")
-        cap = self._limits.max_incline_pct
-        value = snap(incline_pct, grid, cap=cap)
-        reason = None
-        if cap is not None and incline_pct > cap + 1e-9 and cap < grid.maximum:
-            reason = f"above your max incline {cap:g} %"
-        elif incline_pct > grid.maximum + 1e-9:
-            reason = f"above the treadmill's max {grid.maximum:g} %"
-        elif incline_pct < grid.minimum - 1e-9:
-            reason = f"below the treadmill's min {grid.minimum:g} %"
-        return Applied(requested=incline_pct, value=value, clamped=reason is not None, reason=reason)
+        return _clamp(incline_pct, grid, self._limits.max_incline_pct, "incline", "%")
 
     async def set_speed(self, speed_kmh: float) -> Applied:
         applied = self.clamp_speed(speed_kmh)
         wire = applied.value / KM_PER_MILE if self._quirks.targets_in_mph else applied.value
-        target = applied.value
-
-        confirmed = _confirmation(
-            lambda: self._state.target_speed_kmh, lambda: self._state.speed_kmh, target, near=0.05, moved=0.1
-        )
-
-        previous, self._last_speed_target = self._last_speed_target, target  # its echo is ours
-        try:
-            await self._command(
-                ftms.set_target_speed(wire),
-                f"set the speed to {target:g} km/h",
-                confirm=confirmed,
-                echo=(ftms.StatusOp.TARGET_SPEED_CHANGED,),
-            )
-        except BaseException:
-            self._last_speed_target = previous
-            raise
-        self._state = self._replace_state(target_speed_kmh=target)
+        await self._set_target(applied, ftms.set_target_speed(wire), incline=False)
         return applied
 
     async def set_incline(self, incline_pct: float) -> Applied:
         applied = self.clamp_incline(incline_pct)
-        if self._caps.incline is None:
-            return applied
-        target = applied.value
-
-        confirmed = _confirmation(
-            lambda: self._state.target_incline_pct,
-            lambda: self._state.incline_pct,
-            target,
-            near=0.06,
-            moved=0.2,
-        )
-
-        previous, self._last_incline_target = self._last_incline_target, target
-        try:
-            await self._command(
-                ftms.set_target_incline(target),
-                f"set the incline to {target:g} %",
-                confirm=confirmed,
-                echo=(ftms.StatusOp.TARGET_INCLINE_CHANGED,),
-            )
-        except BaseException:
-            self._last_incline_target = previous
-            raise
-        self._state = self._replace_state(target_incline_pct=target)
+        if self._caps.incline is not None:
+            await self._set_target(applied, ftms.set_target_incline(applied.value), incline=True)
         return applied
+
+    async def _set_target(self, applied: Applied, payload: bytes, *, incline: bool) -> None:
+        target = applied.value
+        attr = "_last_incline_target" if incline else "_last_speed_target"
+        if incline:
+            confirmed = _confirmation(
+                lambda: self._state.target_incline_pct,
+                lambda: self._state.incline_pct,
+                target,
+                near=0.06,
+                moved=0.2,
+            )
+            what, status = f"set the incline to {target:g} %", ftms.StatusOp.TARGET_INCLINE_CHANGED
+        else:
+            confirmed = _confirmation(
+                lambda: self._state.target_speed_kmh,
+                lambda: self._state.speed_kmh,
+                target,
+                near=0.05,
+                moved=0.1,
+            )
+            what, status = f"set the speed to {target:g} km/h", ftms.StatusOp.TARGET_SPEED_CHANGED
+        previous = getattr(self, attr)
+        setattr(self, attr, target)  # set first: the machine's echo of this target is ours
+        try:
+            await self._command(payload, what, confirm=confirmed, echo=(status,))
+        except BaseException:
+            setattr(self, attr, previous)
+            raise
+        field = "target_incline_pct" if incline else "target_speed_kmh"
+        self._state = self._replace_state(**{field: target})
