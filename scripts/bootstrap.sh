@@ -45,10 +45,13 @@ stamp=".venv/.installed-${extra:-app}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "==> installing treadwalk${extra:+ [$extra]} into .venv" >&2
     .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-    if [ -n "$extra" ]; then
-        .venv/bin/python -m pip install --quiet -e ".[$extra]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
-    else
-        .venv/bin/python -m pip install --quiet -e . 2>&1 | grep -v "^WARNING: Location" >&2 || true
+    target="."
+    [ -n "$extra" ] && target=".[$extra]"
+    # pip's and setuptools' chatter goes to a log; it is shown only when the install fails.
+    if ! .venv/bin/python -m pip install --quiet -e "$target" > .venv/install.log 2>&1; then
+        grep -v "^WARNING: Location" .venv/install.log | tail -n 40 >&2
+        echo "installing treadwalk failed (full log: .venv/install.log); check the network to PyPI, then run this again." >&2
+        exit 1
     fi
     .venv/bin/python -c 'import treadwalk' || { echo "installing treadwalk failed; see the messages above." >&2; exit 1; }
     touch "$stamp"
