@@ -27,7 +27,16 @@ from treadwalk.core.model import (
     StopReason,
     TreadmillState,
 )
-from treadwalk.dashboard import Controls, Dashboard, KeyReader, SessionSummary, View, decode_keys, render
+from treadwalk.dashboard import (
+    Controls,
+    Dashboard,
+    KeyReader,
+    SessionSummary,
+    View,
+    decode_keys,
+    render,
+    render_summary,
+)
 from treadwalk.dashboard.bigtext import big_rows, read_big
 from treadwalk.dashboard.view import _timeline, help_line
 
@@ -393,6 +402,25 @@ def test_summary_panel_totals_bands_and_where_saved() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Keys
+
+
+def test_quitting_before_the_start_says_so_instead_of_a_table_of_zeros() -> None:
+    quit_early = snap(
+        phase=Phase.ABORTED,
+        stop_reason=StopReason.USER,
+        session_id=4,
+        segment_index=None,
+        session_elapsed_s=0.0,
+        distance_m=0.0,
+        ascent_m=0.0,
+        machine=TreadmillState(),
+    )
+    console = Console(record=True, width=80, color_system=None, file=io.StringIO())
+    console.print(render_summary(quit_early))
+    screen = console.export_text()
+    assert "Nothing was walked" in screen
+    assert "--" not in screen
+    assert "session 4" in screen
 
 
 def test_summary_kinds_add_up_to_the_session_after_a_pause() -> None:

@@ -914,6 +914,16 @@ def render_summary(
     mode = units if units in UNIT_MODES else snapshot.units if snapshot.units in UNIT_MODES else "metric"
     imperial = _imperial(mode)
     reason = STOP_WORDS.get(snapshot.stop_reason, "") if snapshot.stop_reason else ""
+    if summary.moving_s <= 0 and summary.distance_m <= 0:
+        # quit before the belt ever moved: no table of zeros and "-- min/km", just say so
+        lines: list[RenderableType] = [Text("Nothing was walked: the belt was never started.", style=S_LABEL)]
+        if snapshot.session_id is not None:
+            lines.append(
+                Text(f"Recorded as session {snapshot.session_id} (treadwalk history).", style=S_LABEL)
+            )
+        return Panel(
+            Group(*lines), title="treadwalk", title_align="left", border_style=S_DIM, width=min(width, 100)
+        )
     head = Text()
     head.append(f"{format_duration(summary.moving_s)}", style=S_TIME)
     head.append(" moving · ", style=S_LABEL)
