@@ -222,10 +222,12 @@ def test_the_marker_sits_where_the_walker_is_and_done_columns_are_shaded() -> No
 def test_countdown_is_big() -> None:
     lines = text_of(PHASES["countdown"], 80, 24)
     assert any("The belt starts in 3" in line for line in lines)
-    digits = [line.rstrip() for line in lines if "▀" in line][:6]
-    indent = min(len(d) - len(d.lstrip()) for d in digits)
+    at = next(i for i, line in enumerate(lines) if "The belt starts in 3" in line)
+    digits = [line.rstrip() for line in lines[at + 1 : at + 7]]
+    indent = min(len(d) - len(d.lstrip()) for d in digits if d.strip())
     assert indent > 30  # centred
     assert read_big([d[indent:] for d in digits], 2) == "3"
+    assert "▀" not in "".join(digits), "scaled digits are solid blocks, not striped half blocks"
 
 
 def test_ready_says_how_to_start() -> None:
