@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_sim_cli import controllers  # noqa: F401  (the fixture is used by name)
 
 from treadwalk import ftms
 from treadwalk.core.clock import LoopClock
@@ -37,8 +38,7 @@ from treadwalk.radio import VirtualRadio
 from treadwalk.sim.replay import ReplayTreadmill, load_capture
 from treadwalk.treadmill.ftms import FtmsTreadmill
 
-pytestmark = pytest.mark.virtual_time
-
+ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = sorted((Path(__file__).parent / "fixtures" / "captures").glob("*.json"))
 PLAYED = ("2acd", "2ada", "2ad3")
 # TreadmillState field <- decoded 0x2ACD field (what the capture says the belt did).
@@ -212,6 +212,7 @@ def test_there_are_captures_to_replay() -> None:
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.stem)
+@pytest.mark.virtual_time
 async def test_the_client_follows_a_replayed_machine(path: Path) -> None:
     async with replayed(path) as r:
         caps = r.tm.capabilities
@@ -273,6 +274,7 @@ async def test_the_client_follows_a_replayed_machine(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.stem)
+@pytest.mark.virtual_time
 async def test_a_command_gets_the_recorded_answers(path: Path) -> None:
     async with replayed(path) as r:
         await r.replay.playing.wait()
@@ -313,6 +315,7 @@ def test_a_file_that_is_not_a_capture_is_one_sentence(tmp_path: Path) -> None:
         load_capture(tmp_path / "missing.json")
 
 
+@pytest.mark.virtual_time
 async def test_answers_follow_the_recording_in_order_and_an_unanswered_op_gets_none(tmp_path: Path) -> None:
     """A machine recorded answering op 02 with success, then 'invalid parameter', and never
     answering op 03: the replay answers the same way, and the client sees it so."""
@@ -337,3 +340,84 @@ async def test_answers_follow_the_recording_in_order_and_an_unanswered_op_gets_n
         await asyncio.sleep(0.01)
         assert [h for _, h in r.replay.received] == ["00", "029001", "02f401", "031400"]
         assert [h for _, c, h in r.replay.sent if c == "2ad9"] == ["800001", "800201", "800203"]
+
+
+# -- `treadwalk sim --replay FILE` -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "words"),
+    [
+        ("{", [], "is not a treadwalk capture"),
+        ('{"format": "treadwalk-capture/0"}', [], "is not a treadwalk capture"),
+        (None, [], "Cannot read the capture"),
+        (
+            '{"format": "treadwalk-capture/1", "identity": {}, "frames": []}',
+            ["--quirks", "urevo"],
+            "drop --quirks",
+        ),
+    ],
+)
+def test_sim_replay_of_a_bad_file_is_one_sentence_and_exit_2(
+    content: str | None, extra: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from treadwalk.cli import main
+
+    path = tmp_path / "capture.json"
+    if content is not None:
+        path.write_text(content)
+    assert main(["sim", "--hci", "tcp-client:127.0.0.1:1", "--replay", str(path), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err
+    assert err.count("\n") == 0
+
+
+@pytest.mark.slow
+async def test_sim_replay_serves_a_capture_to_another_process(controllers: tuple[int, int]) -> None:  # noqa: F811
+    """`treadwalk sim --replay` in another process over a TCP controller pair (real time, x10)."""
+    import os
+    import sys
+
+    from treadwalk.radio import HciRadio
+
+    p1, p2 = controllers
+    path = next(p for p in CAPTURES if "citysports" in p.name)
+    capture = read_json(path)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "treadwalk",
+        "sim",
+        "--hci",
+        f"tcp-client:127.0.0.1:{p1}",
+        "--replay",
+        str(path),
+        "--name",
+        "tcp-replay",
+        "--speedup",
+        "10",
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    try:
+        async with asyncio.timeout(15.0):
+            while b"serving" not in await proc.stderr.readline():
+                pass
+        async with HciRadio(f"tcp-client:127.0.0.1:{p2}") as radio:
+            tm = FtmsTreadmill("tcp-replay", clock=LoopClock(), radio=radio, scan_timeout_s=10.0)
+            async with tm:
+                assert tm.capabilities.model == capture["identity"]["model"]
+                async with asyncio.timeout(10.0):
+                    while (tm.state.speed_kmh or 0) < 3.0:
+                        await asyncio.sleep(0.1)
+        proc.send_signal(2)
+        async with asyncio.timeout(10.0):
+            rest = (await proc.stderr.read()).decode()
+            assert await proc.wait() == 0, rest
+        assert "Traceback" not in rest
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

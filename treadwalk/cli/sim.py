@@ -1,7 +1,8 @@
 """``treadwalk sim``: serve the virtual treadmill on a Bumble HCI transport until Ctrl+C.
 
-``register`` uses argparse only; ``run`` validates the flags (quirks, faults) before importing
-Bumble, then serves, logging one line per event to stderr.
+``register`` uses argparse only; ``run`` validates the flags (quirks, faults, the capture file)
+before opening the transport, then serves, logging one line per event to stderr. ``--replay
+FILE`` serves a machine capture (``treadwalk info --capture``) instead of the simulated belt.
 """
 
 from __future__ import annotations
@@ -40,7 +41,15 @@ def register(subparsers: Any) -> None:
         default=[],
         help="inject a fault (repeatable): drop@30s, drop@30s+10s, refuse_control, reject:OP, no_answer:OP, malformed@20s",
     )
-    p.add_argument("--name", default="treadwalk-sim", help="advertised name (default: treadwalk-sim)")
+    p.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="serve a capture made by 'treadwalk info --capture' (its frames on their recorded timing) "
+        "instead of the simulated belt",
+    )
+    p.add_argument(
+        "--name", help="advertised name (default: treadwalk-sim, or the captured name with --replay)"
+    )
     p.add_argument(
         "--speedup", type=float, default=1.0, metavar="N", help="run the sim's clock N times faster"
     )
@@ -55,6 +64,15 @@ def run(args: argparse.Namespace) -> int:
 
     quirks = parse_quirks(args.quirks)
     faults = [parse_fault(f) for f in args.fault]
+    capture = None
+    if args.replay:
+        from treadwalk.sim.replay import load_capture
+
+        if quirks or faults:
+            raise UsageError(
+                "--replay plays a recorded machine as it was; drop --quirks and --fault, or drop --replay."
+            )
+        capture = load_capture(args.replay)
     if not args.hci:
         raise UsageError(
             "treadwalk sim needs --hci SPEC (e.g. --hci tcp-client:127.0.0.1:9001 or --hci usb:0): "
@@ -63,11 +81,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.speedup >= 1.0:
         raise UsageError(f"--speedup must be 1 or more, not {args.speedup:g}.")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.hci, args.name, quirks, faults, args.speedup))
+        asyncio.run(_serve(args.hci, args.name, quirks, faults, args.speedup, capture))
     return 0
 
 
-async def _serve(spec: str, name: str, quirks: frozenset[str], faults: list[Any], speedup: float) -> None:
+async def _serve(
+    spec: str,
+    name: str | None,
+    quirks: frozenset[str],
+    faults: list[Any],
+    speedup: float,
+    capture: Any = None,
+) -> None:
     import asyncio
     import logging
     import signal
@@ -77,6 +102,10 @@ async def _serve(spec: str, name: str, quirks: frozenset[str], faults: list[Any]
     from treadwalk.core.errors import TreadmillError
     from treadwalk.radio import open_hci_device
     from treadwalk.sim import VirtualTreadmill
+    from treadwalk.sim.replay import ReplayTreadmill
+
+    if name is None:
+        name = (capture.identity.get("name") if capture is not None else None) or "treadwalk-sim"
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("treadwalk sim: %(message)s"))
@@ -99,7 +128,13 @@ async def _serve(spec: str, name: str, quirks: frozenset[str], faults: list[Any]
                 "(e.g. usb:0, tcp-client:127.0.0.1:9001) and that the device or controller is there."
             ) from exc
         try:
-            async with VirtualTreadmill(device, LoopClock(speedup), name=name, quirks=quirks, faults=faults):
+            clock = LoopClock(speedup)
+            server: Any = (
+                ReplayTreadmill(device, clock, capture, name=name)
+                if capture is not None
+                else VirtualTreadmill(device, clock, name=name, quirks=quirks, faults=faults)
+            )
+            async with server:
                 print(
                     f"treadwalk sim: serving '{name}' on {spec}; Ctrl+C to stop", file=sys.stderr, flush=True
                 )
