@@ -31,8 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from bumble import hci
-from bumble.core import UUID, AdvertisingData
+from bumble.core import UUID
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.profiles.device_information_service import DeviceInformationService
@@ -40,6 +39,8 @@ from bumble.profiles.device_information_service import DeviceInformationService
 from treadwalk import ftms
 from treadwalk.core.clock import Clock
 from treadwalk.core.errors import DecodeError, UsageError
+
+from ._peripheral import Advertiser, shut_down, spawn
 
 __all__ = ["CAPTURE_FORMAT", "START_GRACE_S", "Capture", "CaptureFrame", "ReplayTreadmill", "load_capture"]
 
@@ -186,7 +187,7 @@ class ReplayTreadmill:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._entered = False
         self._closing = False
-        self._adv_lock = asyncio.Lock()
+        self._advertiser = Advertiser(device, self.name)
         self._build_gatt()
 
     @property
@@ -218,21 +219,14 @@ class ReplayTreadmill:
         self._closing = True
         self.device.remove_listener(Device.EVENT_CONNECTION, self._on_connection)
         self.device.remove_listener("characteristic_subscription", self._on_subscription)
-        adv = [t for t in self._tasks if t.get_name() == _ADVERTISE_TASK]
-        if adv:
-            await asyncio.wait(adv, timeout=2.0)
-        tasks = list(self._tasks)
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        try:
-            async with asyncio.timeout(2.0):
-                await self._stop_advertising()
-                for conn in list(self.device.connections.values()):
-                    await conn.disconnect()
-        except (TimeoutError, hci.HCI_Error) as err:  # best effort: the radio closes anyway
-            logger.debug("replay shut-down: %s", err)
+        await shut_down(
+            self.device,
+            self._tasks,
+            self._advertiser,
+            advertise_task=_ADVERTISE_TASK,
+            logger=logger,
+            what="replay",
+        )
 
     # -- GATT -----------------------------------------------------------------------------------
 
@@ -395,47 +389,11 @@ class ReplayTreadmill:
 
     # -- advertising --------------------------------------------------------------------------------
 
-    def _advertising_data(self) -> tuple[bytes, bytes]:
-        T = AdvertisingData.Type
-        service_data = bytes.fromhex("2618") + ftms.encode_advertisement(available=True, types=("treadmill",))
-        name = self.name.encode()
-        base = [
-            (T.FLAGS, bytes([0x06])),
-            (T.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, bytes.fromhex("2618")),
-            (T.SERVICE_DATA_16_BIT_UUID, service_data),
-        ]
-        adv = AdvertisingData([*base, (T.COMPLETE_LOCAL_NAME, name)])
-        if len(bytes(adv)) > 31:
-            adv = AdvertisingData(base)
-        scan = AdvertisingData([(T.COMPLETE_LOCAL_NAME, name[:29])])
-        return bytes(adv), bytes(scan)
-
     async def _advertise(self) -> None:
-        async with self._adv_lock:
-            if self._closing or self.device.connections:
-                return
-            adv, scan = self._advertising_data()
-            await self.device.start_advertising(
-                advertising_data=adv,
-                scan_response_data=scan,
-                advertising_interval_min=100.0,
-                advertising_interval_max=100.0,
-            )
+        await self._advertiser.start(when=lambda: not self._closing and not self.device.connections)
 
     async def _stop_advertising(self) -> None:
-        async with self._adv_lock:
-            try:
-                await self.device.stop_advertising()
-            except KeyError:
-                # Bumble 0.0.236: the set was already removed under the device's feet.
-                self.device.legacy_advertising_set = None
+        await self._advertiser.stop()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            logger.warning("replay task %s failed: %r", task.get_name(), exc)
+        spawn(self._tasks, coro, name, logger=logger)

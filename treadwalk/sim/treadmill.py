@@ -27,7 +27,7 @@ from typing import Any, Self
 
 from bumble import hci
 from bumble.att import ATT_Error
-from bumble.core import UUID, AdvertisingData
+from bumble.core import UUID
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.profiles.device_information_service import DeviceInformationService
@@ -55,7 +55,6 @@ from treadwalk.ftms import (
     TrainingStatusCode,
     TreadmillData,
     decode_control_request,
-    encode_advertisement,
     encode_control_request,
     encode_control_response,
     encode_features,
@@ -68,6 +67,7 @@ from treadwalk.ftms import (
     uuids,
 )
 
+from ._peripheral import Advertiser, shut_down, spawn
 from .belt import Belt, BeltConfig
 from .options import Fault, parse_fault, parse_quirks
 
@@ -196,7 +196,7 @@ class VirtualTreadmill:
         self._t0 = 0.0
         self._last = 0.0
         self._entered = False
-        self._adv_lock = asyncio.Lock()
+        self._advertiser = Advertiser(device, name, interval_ms=_ADVERTISING_INTERVAL_MS)
         self._build_gatt()
 
     # -- read-only views ----------------------------------------------------------------------
@@ -306,21 +306,14 @@ class VirtualTreadmill:
         self._away = True
         # Advertising commands in flight finish (cut mid-way, they leave Bumble's advertising
         # set half removed); everything else is cancelled.
-        adv = [t for t in self._tasks if t.get_name() == _ADVERTISE_TASK]
-        if adv:
-            await asyncio.wait(adv, timeout=2.0)
-        tasks = list(self._tasks)
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        try:
-            async with asyncio.timeout(2.0):
-                await self._stop_advertising()
-                for conn in list(self.device.connections.values()):
-                    await conn.disconnect()
-        except (TimeoutError, hci.HCI_Error) as err:  # best effort: the radio closes anyway
-            logger.debug("sim shut-down: %s", err)
+        await shut_down(
+            self.device,
+            self._tasks,
+            self._advertiser,
+            advertise_task=_ADVERTISE_TASK,
+            logger=logger,
+            what="sim",
+        )
         self._log("stopped serving")
 
     # -- console ------------------------------------------------------------------------------
@@ -499,40 +492,13 @@ class VirtualTreadmill:
             software_revision=__version__,
         )
 
-    def _advertising_data(self) -> tuple[bytes, bytes]:
-        T = AdvertisingData.Type
-        service_data = bytes.fromhex("2618") + encode_advertisement(available=True, types=("treadmill",))
-        name = self.name.encode()
-        base = [
-            (T.FLAGS, bytes([0x06])),
-            (T.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, bytes.fromhex("2618")),
-            (T.SERVICE_DATA_16_BIT_UUID, service_data),
-        ]
-        adv = AdvertisingData([*base, (T.COMPLETE_LOCAL_NAME, name)])
-        if len(bytes(adv)) > 31:
-            adv = AdvertisingData(base)
-        scan = AdvertisingData([(T.COMPLETE_LOCAL_NAME, name[:29])])
-        return bytes(adv), bytes(scan)
-
     async def _advertise(self) -> None:
-        async with self._adv_lock:
-            if self._away or len(self.device.connections) >= self.max_connections:
-                return
-            adv, scan = self._advertising_data()
-            await self.device.start_advertising(
-                advertising_data=adv,
-                scan_response_data=scan,
-                advertising_interval_min=_ADVERTISING_INTERVAL_MS,
-                advertising_interval_max=_ADVERTISING_INTERVAL_MS,
-            )
+        await self._advertiser.start(
+            when=lambda: not self._away and len(self.device.connections) < self.max_connections
+        )
 
     async def _stop_advertising(self) -> None:
-        async with self._adv_lock:
-            try:
-                await self.device.stop_advertising()
-            except KeyError:
-                # Bumble 0.0.236: the set was already removed under the device's feet.
-                self.device.legacy_advertising_set = None
+        await self._advertiser.stop()
 
     def _on_connection(self, connection: Connection) -> None:
         if self._away:
@@ -829,14 +795,7 @@ class VirtualTreadmill:
     # -- plumbing -----------------------------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            logger.warning("sim task %s failed: %r", task.get_name(), exc)
+        spawn(self._tasks, coro, name, logger=logger)
 
     def _log(self, message: str) -> None:
         logger.info("[t=%.2f] %s", self.sim_time() if self._entered else 0.0, message)
