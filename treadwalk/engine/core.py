@@ -729,56 +729,43 @@ def _clamp_to(value: float, grid: Grid, cap: float | None) -> float:
 
 
 def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> EngineState:
+    """A walker's +/- (speed) or ]/[ (incline): a step from what is commanded now, onto the grid
+    and under the caps, held as an override of the profile (console values count as the start)."""
     seg = s.segment
     if seg is None or c.value is None or not math.isfinite(c.value):
         return s
     fraction = _seg_fraction(s, now, seg)
-    if c.kind is CommandKind.SPEED:
-        grid = s.speed_grid
-        assert grid is not None
-        current = (
-            s.console_speed_kmh
-            if s.console_speed_kmh is not None
-            else seg.speed_at(fraction) + s.speed_override_kmh
-        )
-        current = _clamp_to(current, grid, s.limits.max_speed_kmh)
-        target = snap(current + c.value, grid, cap=s.limits.max_speed_kmh)
-        override = target - seg.speed_at(fraction)
-        if abs(target - current) < 1e-9 and c.value != 0:
-            # at the top (or bottom) already: not another override; said once, not at every press
-            edge = "top" if c.value > 0 else "bottom"
-            note = f"Speed stays {format_speed(target, s.settings.units)}: the {edge} of what is allowed."
-            if note != s.edge_note:
-                _emit(out, "clamped", note, speed_kmh=target)
-            return replace(s, speed_override_kmh=override, console_speed_kmh=None, edge_note=note)
-        _emit(
-            out,
-            "override",
-            f"Speed {format_speed(target, s.settings.units)}.",
-            speed_kmh=target,
-            override_kmh=round(override, 3),
-        )
-        return replace(s, speed_override_kmh=override, console_speed_kmh=None, edge_note=None)
-    grid_i = s.incline_grid
-    if grid_i is None:
+    speed = c.kind is CommandKind.SPEED
+    grid = s.speed_grid if speed else s.incline_grid
+    if grid is None:
         _emit(out, "warning", "This treadmill cannot set incline.")
         return s
-    current = (
-        s.console_incline_pct
-        if s.console_incline_pct is not None
-        else seg.incline_at(fraction) + s.incline_override_pct
-    )
-    current = _clamp_to(current, grid_i, s.limits.max_incline_pct)
-    target = snap(current + c.value, grid_i, cap=s.limits.max_incline_pct)
-    override = target - seg.incline_at(fraction)
+    planned = seg.speed_at(fraction) if speed else seg.incline_at(fraction)
+    console = s.console_speed_kmh if speed else s.console_incline_pct
+    held = s.speed_override_kmh if speed else s.incline_override_pct
+    cap = s.limits.max_speed_kmh if speed else s.limits.max_incline_pct
+    current = _clamp_to(console if console is not None else planned + held, grid, cap)
+    target = snap(current + c.value, grid, cap=cap)
+    override = target - planned
+    if speed:
+        shown = format_speed(target, s.settings.units)
+        fields = {"speed_override_kmh": override, "console_speed_kmh": None}
+        data: dict[str, float] = {"speed_kmh": target}
+        name, key = "Speed", "override_kmh"
+    else:
+        shown = f"{target:g} %"
+        fields = {"incline_override_pct": override, "console_incline_pct": None}
+        data = {"incline_pct": target}
+        name, key = "Incline", "override_pct"
     if abs(target - current) < 1e-9 and c.value != 0:
+        # at the top (or bottom) already: not another override; said once, not at every press
         edge = "top" if c.value > 0 else "bottom"
-        note = f"Incline stays {target:g} %: the {edge} of what is allowed."
+        note = f"{name} stays {shown}: the {edge} of what is allowed."
         if note != s.edge_note:
-            _emit(out, "clamped", note, incline_pct=target)
-        return replace(s, incline_override_pct=override, console_incline_pct=None, edge_note=note)
-    _emit(out, "override", f"Incline {target:g} %.", incline_pct=target, override_pct=round(override, 3))
-    return replace(s, incline_override_pct=override, console_incline_pct=None, edge_note=None)
+            _emit(out, "clamped", note, **data)
+        return replace(s, edge_note=note, **fields)  # type: ignore[arg-type]
+    _emit(out, "override", f"{name} {shown}.", **data, **{key: round(override, 3)})
+    return replace(s, edge_note=None, **fields)  # type: ignore[arg-type]
 
 
 def _begin_countdown(s: EngineState, now: float, out: list[Action], source: str) -> EngineState:
