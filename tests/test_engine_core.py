@@ -15,6 +15,7 @@ from treadwalk.core.model import (
     Capabilities,
     Command,
     CommandKind,
+    CommandSource,
     ConnectionChanged,
     ConnectionState,
     ControlLost,
@@ -143,20 +144,19 @@ def test_nothing_moves_without_a_start() -> None:
     assert r.state.phase is Phase.READY
 
 
-def test_a_remote_cannot_start_or_resume_the_belt() -> None:
+@pytest.mark.parametrize("remote", [CommandSource.MQTT, CommandSource.WEB])
+def test_a_remote_cannot_start_or_resume_the_belt(remote: CommandSource) -> None:
     r = new_run(plan(seg()))
     r.step(capabilities=CAPS)
-    r.step(
-        commands=(Command(CommandKind.START, source="mqtt"), Command(CommandKind.TOGGLE_PAUSE, source="mqtt"))
-    )
+    r.step(commands=(Command(CommandKind.START, source=remote), Command(CommandKind.TOGGLE_PAUSE, source=remote)))
     r.advance_to(30.0)
     assert r.belt_actions() == []
     assert "warning" in r.kinds()
     r.step(commands=(Command(CommandKind.START),))
     r.advance_to(40.0)
-    r.step(commands=(Command(CommandKind.PAUSE, source="mqtt"),))  # a remote may pause
+    r.step(commands=(Command(CommandKind.PAUSE, source=remote),))  # a remote may pause
     assert r.state.paused_by == "remote"
-    r.step(commands=(Command(CommandKind.RESUME, source="mqtt"),))
+    r.step(commands=(Command(CommandKind.RESUME, source=remote),))
     assert r.state.paused_by == "remote"  # but not resume
     r.step(commands=(Command(CommandKind.RESUME),))
     assert r.state.paused_by is None

@@ -24,6 +24,7 @@ from treadwalk.core.model import (
     Capabilities,
     Command,
     CommandKind,
+    CommandSource,
     ConnectionChanged,
     ConnectionState,
     Limits,
@@ -228,7 +229,7 @@ async def test_the_belt_waits_for_a_start_key() -> None:
     task = asyncio.create_task(session.run(), name="session")
     await asyncio.sleep(120)
     assert tm.calls == []
-    session.submit(Command(CommandKind.START, source="mqtt"))
+    session.submit(Command(CommandKind.START, source=CommandSource.MQTT))
     await asyncio.sleep(10)
     assert tm.calls == []
     session.submit(Command(CommandKind.START))

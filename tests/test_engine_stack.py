@@ -16,6 +16,7 @@ from treadwalk.core.clock import LoopClock
 from treadwalk.core.model import (
     Command,
     CommandKind,
+    CommandSource,
     ConnectionState,
     Limits,
     Phase,
@@ -135,7 +136,7 @@ async def test_the_belt_does_not_start_without_a_key() -> None:
         await asyncio.sleep(60)
         assert "07" not in s.ops()
         assert s.sim.stopped
-        s.session.submit(Command(CommandKind.START, source="mqtt"))
+        s.session.submit(Command(CommandKind.START, source=CommandSource.MQTT))
         await asyncio.sleep(10)
         assert "07" not in s.ops()
         s.session.submit(Command(CommandKind.STOP))

@@ -76,6 +76,7 @@ def test_a_whole_session_on_the_virtual_treadmill(tmp_path: Path) -> None:
         "session_id",
         "profile",
         "stop_reason",
+        "belt_stopped",
         "duration_s",
         "distance_m",
         "ascent_m",
@@ -85,6 +86,7 @@ def test_a_whole_session_on_the_virtual_treadmill(tmp_path: Path) -> None:
         "max_incline_pct",
     }
     assert data["stop_reason"] == "finished"
+    assert data["belt_stopped"] is True
     assert data["segments_completed"] == data["segments_total"]
     assert data["max_speed_kmh"] <= 5.5
     assert "Scaled" in out.stdout

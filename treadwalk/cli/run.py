@@ -232,11 +232,11 @@ class _Composition:
             return EXIT_BY_REASON.get(final.stop_reason.value, 1)
 
     def _on_signal(self, name: str) -> None:
-        from treadwalk.core.model import Command, CommandKind
+        from treadwalk.core.model import Command, CommandKind, CommandSource
 
         self._signals += 1
         if self._signals == 1 and self.session is not None:
-            self.session.submit(Command(CommandKind.EMERGENCY_STOP, source="signal"))
+            self.session.submit(Command(CommandKind.EMERGENCY_STOP, source=CommandSource.SIGNAL))
         elif self._main_task is not None:
             self._main_task.cancel(f"{name} twice")
 
@@ -360,11 +360,12 @@ class PlainLines:
             self._ended.set()
 
     def on_event(self, event: SessionEvent) -> None:
+        from treadwalk.core.model import EventKind
         from treadwalk.core.units import format_duration
 
         elapsed = self._last.session_elapsed_s if self._last is not None else 0.0
         print(f"{format_duration(elapsed):>8}  {event.kind:<12} {event.message}", flush=True)
-        if event.kind == "phase" and event.data.get("phase") == "ready" and self._keys:
+        if event.kind == EventKind.PHASE and event.data.get("phase") == "ready" and self._keys:
             print(f"{'':>8}  {'keys':<12} {self.KEYS}", flush=True)
 
     async def run(self) -> None:

@@ -26,10 +26,12 @@ __all__ = [
     "Capabilities",
     "Command",
     "CommandKind",
+    "CommandSource",
     "ConnectionChanged",
     "ConnectionState",
     "ControlLost",
     "Cue",
+    "EventKind",
     "Limits",
     "MachineEvent",
     "MachineStarted",
@@ -38,6 +40,7 @@ __all__ = [
     "Phase",
     "Plan",
     "PlanSegment",
+    "SegmentKind",
     "SessionEvent",
     "SessionSnapshot",
     "StopReason",
@@ -164,6 +167,15 @@ MachineEvent = MachineStopped | MachineStarted | TargetChanged | ControlLost | C
 # What is played
 
 
+class SegmentKind(enum.StrEnum):
+    """What a segment is for: shown, summed per kind, and written to FIT/TCX laps."""
+
+    WARMUP = "warmup"
+    WORK = "work"
+    RECOVERY = "recovery"
+    COOLDOWN = "cooldown"
+
+
 @dataclass(frozen=True, slots=True)
 class Cue:
     """A short form/stride text shown at an offset into its segment (seconds, or metres for
@@ -183,7 +195,7 @@ class PlanSegment:
     """
 
     name: str
-    kind: str  # warmup | work | recovery | cooldown
+    kind: SegmentKind
     speed_kmh: float
     incline_pct: float = 0.0
     duration_s: float | None = None
@@ -192,6 +204,10 @@ class PlanSegment:
     end_incline_pct: float | None = None
     cues: tuple[Cue, ...] = ()
     repeat: str | None = None  # e.g. "2/4" when the segment comes from a repeat
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, SegmentKind):  # "work" from a caller's own code: the enum
+            object.__setattr__(self, "kind", SegmentKind(self.kind))
 
     def speed_at(self, fraction: float) -> float:
         if self.end_speed_kmh is None:
@@ -304,24 +320,58 @@ class CommandKind(enum.StrEnum):
     EMERGENCY_STOP = "emergency_stop"  # stop the belt now
 
 
+class CommandSource(enum.StrEnum):
+    """Who asked. Safety rule 1 hangs on it: a remote never starts or resumes a standing belt."""
+
+    KEYBOARD = "keyboard"  # the walker's keys on the machine running treadwalk
+    SCRIPT = "script"  # `run --yes`, or a program embedding treadwalk
+    SIGNAL = "signal"  # Ctrl+C, SIGTERM
+    MQTT = "mqtt"  # a remote over the broker
+    WEB = "web"  # the second screen (phone or tablet)
+
+    @property
+    def remote(self) -> bool:
+        """A remote may pause, stop, change targets, skip; it never starts or resumes the belt."""
+        return self in (CommandSource.MQTT, CommandSource.WEB)
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     kind: CommandKind
     value: float | None = None
-    source: str = "keyboard"  # keyboard | mqtt | signal | script
+    source: CommandSource = CommandSource.KEYBOARD
+
+
+class EventKind(enum.StrEnum):
+    """What a ``SessionEvent`` is about (recorded, shown, published: the values are stable)."""
+
+    PHASE = "phase"  # the session's phase changed (data: phase)
+    SEGMENT = "segment"  # a segment began (data: index, name, segment_kind)
+    CUE = "cue"  # a form/stride cue fired
+    OVERRIDE = "override"  # the walker's +/- or ]/[
+    PAUSE = "pause"
+    RESUME = "resume"
+    CONSOLE = "console"  # the treadmill's own buttons
+    DISCONNECT = "disconnect"
+    RECONNECT = "reconnect"
+    CONTROL_LOST = "control_lost"
+    CLAMPED = "clamped"  # a target was held back by a cap or the machine's range
+    COMMAND = "command"  # skip, extend (data: command, source)
+    STOP = "stop"  # the session ended (data: reason, phase)
+    WARNING = "warning"
+    LOG = "log"  # a log record shown on the dashboard (never from the engine)
 
 
 @dataclass(frozen=True, slots=True)
 class SessionEvent:
     """Something that happened in a session, for the record, the dashboard and MQTT.
 
-    ``kind``: phase, segment, cue, override, pause, resume, console, disconnect, reconnect,
-    control_lost, clamped, command, stop, warning. ``data`` holds JSON-able values only.
+    ``kind`` is an ``EventKind``; ``data`` holds JSON-able values only.
     """
 
     at: float
     wall: float
-    kind: str
+    kind: EventKind
     message: str
     data: Mapping[str, Any] = field(default_factory=dict)
 

@@ -25,7 +25,7 @@ from typing import IO
 from rich.console import Console
 from rich.live import Live
 
-from treadwalk.core.model import Command, Phase, SessionEvent, SessionSnapshot
+from treadwalk.core.model import Command, EventKind, Phase, SessionEvent, SessionSnapshot
 
 from .keys import Controls, KeyReader
 from .summary import SessionSummary
@@ -277,7 +277,9 @@ class _HeldLogs(logging.Handler):
                 text = record.getMessage()
             except Exception:
                 text = str(record.msg)
-            self._dashboard.events.append(SessionEvent(at=0.0, wall=record.created, kind="log", message=text))
+            self._dashboard.events.append(
+                SessionEvent(at=0.0, wall=record.created, kind=EventKind.LOG, message=text)
+            )
             self._dashboard._dirty.set()
 
 

@@ -19,7 +19,7 @@ worth of rate), then at ``Limits.max_*_step_*_per_s``; every command is on the g
 caps. A clamp is kept in ``state.clamped`` and reported once per new reason as a ``clamped`` event.
 
 Safety rules 1 and 4. The belt starts only from ``READY`` on a ``START`` (or ``TOGGLE_PAUSE``)
-command whose source is not ``"mqtt"``, or with ``Settings.auto_start`` (``run --yes``), and always
+command whose source is not remote (``CommandSource.remote``: MQTT, the web page), or with ``Settings.auto_start`` (``run --yes``), and always
 after the countdown. A remote cannot resume a paused belt either. The engine never undoes a stop
 or pause the machine reports; a console target change is kept for the rest of the segment.
 """
@@ -36,9 +36,11 @@ from treadwalk.core.model import (
     Capabilities,
     Command,
     CommandKind,
+    CommandSource,
     ConnectionChanged,
     ConnectionState,
     ControlLost,
+    EventKind,
     Limits,
     MachineEvent,
     MachineStarted,
@@ -46,6 +48,7 @@ from treadwalk.core.model import (
     Phase,
     Plan,
     PlanSegment,
+    SegmentKind,
     SessionSnapshot,
     StopReason,
     TargetChanged,
@@ -143,7 +146,7 @@ class SetIncline:
 class Emit:
     """A SessionEvent to publish; the shell adds the clock and wall times."""
 
-    kind: str
+    kind: EventKind
     message: str
     data: Mapping[str, Any] = field(default_factory=dict)
 
@@ -364,7 +367,7 @@ def _track_machine(s: EngineState, now: float, dt: float, machine: TreadmillStat
     )
 
 
-def _emit(out: list[Action], kind: str, message: str, **data: Any) -> None:
+def _emit(out: list[Action], kind: EventKind, message: str, **data: Any) -> None:
     out.append(Emit(kind, message, data))
 
 
@@ -376,7 +379,7 @@ def _connected(s: EngineState, now: float, caps: Capabilities, out: list[Action]
         phase=Phase.READY,
         connection=ConnectionState.CONNECTED if s.connection is ConnectionState.CONNECTING else s.connection,
     )
-    _emit(out, "phase", "Connected: ready to start.", phase=Phase.READY.value)
+    _emit(out, EventKind.PHASE, "Connected: ready to start.", phase=Phase.READY.value)
     cap = s.limits.max_speed_kmh
     if cap is not None and cap < caps.speed.minimum - _EPS:
         return _finish(
@@ -388,11 +391,15 @@ def _connected(s: EngineState, now: float, caps: Capabilities, out: list[Action]
             out,
         )
     if caps.incline is None and any(seg.incline_pct or seg.end_incline_pct for seg in s.plan.segments):
-        _emit(out, "warning", "This treadmill cannot set incline: the profile's inclines are not applied.")
+        _emit(
+            out,
+            EventKind.WARNING,
+            "This treadmill cannot set incline: the profile's inclines are not applied.",
+        )
     if s.plan.max_speed_kmh > caps.speed.maximum + _EPS:
         _emit(
             out,
-            "warning",
+            EventKind.WARNING,
             f"The profile goes up to {s.plan.max_speed_kmh:g} km/h but this treadmill stops at "
             f"{caps.speed.maximum:g} km/h: faster targets are held at its maximum.",
         )
@@ -421,7 +428,7 @@ def _pause(
     if command:
         out.append(PauseBelt())
     s = _hold(replace(s, paused_by=by, message=message), now)
-    _emit(out, "pause", message, by=by)
+    _emit(out, EventKind.PAUSE, message, by=by)
     return s
 
 
@@ -431,7 +438,7 @@ def _resume(s: EngineState, now: float, out: list[Action], *, command: bool, mes
     if command:
         out.append(StartBelt())
     s = _release(replace(s, paused_by=None, message=None), now)
-    _emit(out, "resume", message)
+    _emit(out, EventKind.RESUME, message)
     return _resend(s)
 
 
@@ -461,7 +468,7 @@ def _finish(
         countdown_until=None,
         message=message,
     )
-    _emit(out, "stop", message, reason=reason.value, phase=phase.value)
+    _emit(out, EventKind.STOP, message, reason=reason.value, phase=phase.value)
     return s
 
 
@@ -497,7 +504,9 @@ def _on_machine_event(
                 return _resume(s, now, out, command=False, message="The belt was started on the console.")
             if s.phase in (Phase.READY, Phase.COUNTDOWN):
                 _emit(
-                    out, "console", "The belt was started on the console; the workout starts with your key."
+                    out,
+                    EventKind.CONSOLE,
+                    "The belt was started on the console; the workout starts with your key.",
                 )
             return s
         case TargetChanged(by_us=False, speed_kmh=speed, incline_pct=incline):
@@ -508,12 +517,12 @@ def _on_machine_event(
             if s.connection is ConnectionState.CONTROL_LOST:
                 return s
             msg = "Another app or the console took control: treadwalk cannot set speed or incline now."
-            _emit(out, "control_lost", msg)
+            _emit(out, EventKind.CONTROL_LOST, msg)
             return replace(s, connection=ConnectionState.CONTROL_LOST, message=msg)
         case ControlLost(regained=True):
             if s.connection is not ConnectionState.CONTROL_LOST:
                 return s
-            _emit(out, "control_lost", "Control regained: targets are applied again.", regained=True)
+            _emit(out, EventKind.CONTROL_LOST, "Control regained: targets are applied again.", regained=True)
             return _resend(replace(s, connection=ConnectionState.CONNECTED, message=None))
         case ConnectionChanged(state=state, detail=detail):
             return _on_link(s, now, machine, state, detail, out)
@@ -525,7 +534,7 @@ def _by(by: str) -> str:
 
 
 def _cancel_countdown(s: EngineState, out: list[Action], message: str) -> EngineState:
-    _emit(out, "phase", message, phase=Phase.READY.value)
+    _emit(out, EventKind.PHASE, message, phase=Phase.READY.value)
     return replace(s, phase=Phase.READY, countdown_until=None, message=message)
 
 
@@ -543,7 +552,7 @@ def _console_target(
         s = replace(s, console_speed_kmh=speed, speed=replace(s.speed, value=speed, sent=speed, wanted=speed))
         _emit(
             out,
-            "console",
+            EventKind.CONSOLE,
             f"Speed set on the console: {format_speed(speed, s.settings.units)}, kept for this segment.",
             speed_kmh=speed,
         )
@@ -555,7 +564,7 @@ def _console_target(
         )
         _emit(
             out,
-            "console",
+            EventKind.CONSOLE,
             f"Incline set on the console: {incline:g} %, kept for this segment.",
             incline_pct=incline,
         )
@@ -574,7 +583,12 @@ def _on_link(
     if state is previous:
         return s
     if state is ConnectionState.RECONNECTING:
-        _emit(out, "disconnect", "The link dropped: reconnecting, the session clock is held.", detail=detail)
+        _emit(
+            out,
+            EventKind.DISCONNECT,
+            "The link dropped: reconnecting, the session clock is held.",
+            detail=detail,
+        )
         s = replace(s, connection=state, link_hold_since=now, message="Reconnecting to the treadmill...")
         return _hold(s, now)
     if state is ConnectionState.DISCONNECTED:
@@ -587,7 +601,7 @@ def _on_link(
     if state is ConnectionState.CONNECTED:
         s = replace(s, connection=state, message=None)
         if previous is ConnectionState.RECONNECTING:
-            _emit(out, "reconnect", "Reconnected.")
+            _emit(out, EventKind.RECONNECT, "Reconnected.")
             s = _release(replace(s, link_hold_since=None), now)
             if (
                 s.phase in _ACTIVE
@@ -637,13 +651,13 @@ def _on_failure(s: EngineState, now: float, failure: Failure, out: list[Action])
         case StartBelt():
             return _finish(s, now, StopReason.ERROR, f"The treadmill did not start ({failure.error}).", out)
         case SetSpeed():
-            _emit(out, "warning", f"Speed not applied ({failure.error}); trying again.")
+            _emit(out, EventKind.WARNING, f"Speed not applied ({failure.error}); trying again.")
             return replace(s, speed=replace(s.speed, sent=None, retry_at=now + s.settings.retry_s))
         case SetIncline():
-            _emit(out, "warning", f"Incline not applied ({failure.error}); trying again.")
+            _emit(out, EventKind.WARNING, f"Incline not applied ({failure.error}); trying again.")
             return replace(s, incline=replace(s.incline, sent=None, retry_at=now + s.settings.retry_s))
         case PauseBelt() | StopBelt():
-            _emit(out, "warning", f"The treadmill did not confirm ({failure.error}).")
+            _emit(out, EventKind.WARNING, f"The treadmill did not confirm ({failure.error}).")
             return s
     return s
 
@@ -651,7 +665,7 @@ def _on_failure(s: EngineState, now: float, failure: Failure, out: list[Action])
 def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> EngineState:
     if s.done:
         return s
-    remote = c.source == "mqtt"
+    remote = c.source.remote
     kind = c.kind
     if kind is CommandKind.TOGGLE_PAUSE:
         if s.phase is Phase.READY:
@@ -665,7 +679,7 @@ def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> En
             if remote and (s.phase in (Phase.READY, Phase.COUNTDOWN) or s.paused_by is not None):
                 _emit(
                     out,
-                    "warning",
+                    EventKind.WARNING,
                     "A remote cannot start the belt: press a key on the treadwalk screen.",
                     source=c.source,
                 )
@@ -674,7 +688,7 @@ def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> En
                 return _begin_countdown(s, now, out, c.source)
             if s.paused_by is not None:
                 if s.connection is ConnectionState.RECONNECTING:
-                    _emit(out, "warning", "Wait for the treadmill to reconnect before resuming.")
+                    _emit(out, EventKind.WARNING, "Wait for the treadmill to reconnect before resuming.")
                     return s
                 return _resume(s, now, out, command=True, message="Resumed.")
             return s
@@ -697,7 +711,7 @@ def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> En
                     s, now, s.cooldown_reason, "Cool-down skipped: the belt stops.", out, graceful=True
                 )
             if s.phase is Phase.RUNNING:
-                _emit(out, "command", "Segment skipped.", command="skip", source=c.source)
+                _emit(out, EventKind.COMMAND, "Segment skipped.", command="skip", source=c.source)
                 return _next_segment(s, now, moving_s(s, now), out, completed=False)
             return s
         case CommandKind.EXTEND:
@@ -708,7 +722,13 @@ def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> En
             value = default if c.value is None else c.value
             extra = max(s.seg_extra + value, -(seg.duration_s or seg.distance_m or 0.0))
             unit = "s" if seg.duration_s is not None else "m"
-            _emit(out, "command", f"Segment extended by {value:g} {unit}.", command="extend", value=value)
+            _emit(
+                out,
+                EventKind.COMMAND,
+                f"Segment extended by {value:g} {unit}.",
+                command="extend",
+                value=value,
+            )
             return replace(s, seg_extra=extra)
         case CommandKind.STOP:
             if s.phase in (Phase.CONNECTING, Phase.READY, Phase.COUNTDOWN):
@@ -738,7 +758,7 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
     speed = c.kind is CommandKind.SPEED
     grid = s.speed_grid if speed else s.incline_grid
     if grid is None:
-        _emit(out, "warning", "This treadmill cannot set incline.")
+        _emit(out, EventKind.WARNING, "This treadmill cannot set incline.")
         return s
     planned = seg.speed_at(fraction) if speed else seg.incline_at(fraction)
     console = s.console_speed_kmh if speed else s.console_incline_pct
@@ -762,17 +782,17 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
         edge = "top" if c.value > 0 else "bottom"
         note = f"{name} stays {shown}: the {edge} of what is allowed."
         if note != s.edge_note:
-            _emit(out, "clamped", note, **data)
+            _emit(out, EventKind.CLAMPED, note, **data)
         return replace(s, edge_note=note, **fields)  # type: ignore[arg-type]
-    _emit(out, "override", f"{name} {shown}.", **data, **{key: round(override, 3)})
+    _emit(out, EventKind.OVERRIDE, f"{name} {shown}.", **data, **{key: round(override, 3)})
     return replace(s, edge_note=None, **fields)  # type: ignore[arg-type]
 
 
-def _begin_countdown(s: EngineState, now: float, out: list[Action], source: str) -> EngineState:
+def _begin_countdown(s: EngineState, now: float, out: list[Action], source: CommandSource) -> EngineState:
     n = s.settings.countdown_s
     _emit(
         out,
-        "phase",
+        EventKind.PHASE,
         f"Starting in {n:g} s: step onto the side rails.",
         phase=Phase.COUNTDOWN.value,
         source=source,
@@ -803,7 +823,7 @@ def _begin_running(s: EngineState, now: float, machine: TreadmillState, out: lis
         seg_start_m=0.0,
         odometer_m=0.0,
     )
-    _emit(out, "phase", "Go!", phase=Phase.RUNNING.value)
+    _emit(out, EventKind.PHASE, "Go!", phase=Phase.RUNNING.value)
     return _enter_segment(s, now, out)
 
 
@@ -829,7 +849,7 @@ def _enter_segment(s: EngineState, now: float, out: list[Action]) -> EngineState
     )
     _emit(
         out,
-        "segment",
+        EventKind.SEGMENT,
         f"{seg.name}: {speed}, {incline} % for {length}.",
         index=s.seg_index,
         name=seg.name,
@@ -858,7 +878,7 @@ def _next_segment(
     if s.seg_index < len(s.plan.segments):
         return _enter_segment(s, now, out)
     last = s.plan.segments[-1] if s.plan.segments else None
-    if s.settings.cooldown_s <= 0 or (last is not None and last.kind == "cooldown"):
+    if s.settings.cooldown_s <= 0 or (last is not None and last.kind is SegmentKind.COOLDOWN):
         return _finish(s, now, StopReason.FINISHED, "Workout complete.", out)
     return _begin_cooldown(s, now, start_t, StopReason.FINISHED, out)
 
@@ -873,7 +893,7 @@ def _begin_cooldown(
     n = s.settings.cooldown_s
     why = "Workout complete" if reason is StopReason.FINISHED else "Stopping"
     msg = f"{why}: cool-down at {format_speed(speed, s.settings.units)} for {format_duration(n)} (stop again to end now)."
-    _emit(out, "phase", msg, phase=Phase.COOLDOWN.value, reason=reason.value)
+    _emit(out, EventKind.PHASE, msg, phase=Phase.COOLDOWN.value, reason=reason.value)
     return replace(
         s,
         phase=Phase.COOLDOWN,
@@ -897,7 +917,7 @@ def _advance(s: EngineState, now: float, machine: TreadmillState, out: list[Acti
     if s.link_hold_since is not None and now - s.link_hold_since >= st.link_timeout_s:
         return _finish(s, now, StopReason.CONNECTION_LOST, _lost_message("still reconnecting"), out)
     if s.phase is Phase.READY and st.auto_start and not s.auto_started:
-        s = replace(_begin_countdown(s, now, out, "script"), auto_started=True)
+        s = replace(_begin_countdown(s, now, out, CommandSource.SCRIPT), auto_started=True)
     if s.phase is Phase.COUNTDOWN and s.countdown_until is not None and now >= s.countdown_until - _EPS:
         s = _begin_running(s, now, machine, out)
     if s.held or s.phase not in _ACTIVE:
@@ -945,7 +965,7 @@ def _fire_cues(s: EngineState, now: float, t: float, seg: PlanSegment, out: list
             due = True
         if due:
             fired = fired | {i}
-            _emit(out, "cue", cue.text, index=s.seg_index, cue=i)
+            _emit(out, EventKind.CUE, cue.text, index=s.seg_index, cue=i)
             s = replace(s, cue_text=cue.text, cue_until=now + s.settings.cue_show_s)
     return s if fired is s.cues_fired else replace(s, cues_fired=fired)
 
@@ -1069,7 +1089,7 @@ def _drive(s: EngineState, now: float, dt: float, machine: TreadmillState, out: 
             incline = incline.sending(incline.value, now)
     clamped = "; ".join(reasons) or None
     if clamped is not None and clamped != s.clamped:
-        _emit(out, "clamped", clamped[0].upper() + clamped[1:] + ".")
+        _emit(out, EventKind.CLAMPED, clamped[0].upper() + clamped[1:] + ".")
     if speed == s.speed and incline == s.incline and clamped == s.clamped:
         return s
     return replace(s, speed=speed, incline=incline, clamped=clamped)
@@ -1117,7 +1137,9 @@ def snapshot(
     progress = 0.0
     rest_after = sum(x.estimated_duration_s for x in s.plan.segments[s.seg_index + 1 :])
     cooldown_after = (
-        s.settings.cooldown_s if not (s.plan.segments and s.plan.segments[-1].kind == "cooldown") else 0.0
+        s.settings.cooldown_s
+        if not (s.plan.segments and s.plan.segments[-1].kind is SegmentKind.COOLDOWN)
+        else 0.0
     )
     session_remaining: float | None = None
     index: int | None = None

@@ -27,6 +27,8 @@ from treadwalk.core.errors import ConnectionLost, TreadmillError
 from treadwalk.core.model import (
     Command,
     CommandKind,
+    CommandSource,
+    EventKind,
     Limits,
     MachineEvent,
     Observer,
@@ -75,10 +77,14 @@ class SessionResult:
     max_speed_kmh: float
     max_incline_pct: float
     message: str | None = None
+    # False: a stop was due and the treadmill never confirmed it; the belt may still be turning
+    # (safety rule 7). True when the stop was confirmed, or the belt was never started.
+    belt_stopped: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "stop_reason": self.stop_reason.value,
+            "belt_stopped": self.belt_stopped,
             "duration_s": round(self.duration_s, 3),
             "distance_m": round(self.distance_m, 2),
             "ascent_m": round(self.ascent_m, 2),
@@ -175,6 +181,7 @@ class Session:
             max_speed_kmh=s.max_speed_kmh,
             max_incline_pct=s.max_incline_pct,
             message=s.message,
+            belt_stopped=not s.belt_commanded or self._stop_confirmed,
         )
 
     async def run(self) -> SessionResult:
@@ -332,7 +339,7 @@ class Session:
                         unit = "%"
                 if applied.clamped:
                     self._publish_event(
-                        Emit("clamped", applied.reason or f"held at {applied.value:g} {unit}")
+                        Emit(EventKind.CLAMPED, applied.reason or f"held at {applied.value:g} {unit}")
                     )
             except ConnectionLost as exc:
                 self._link_lost = str(exc) or "lost"
@@ -368,7 +375,7 @@ class Session:
         """An exception or a cancellation left the loop: stop the belt, tell the observers."""
         cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
         inputs = (
-            Inputs(commands=(Command(CommandKind.EMERGENCY_STOP, source="signal"),))
+            Inputs(commands=(Command(CommandKind.EMERGENCY_STOP, source=CommandSource.SIGNAL),))
             if cancelled
             else Inputs(error=f"Stopped after an error: {type(exc).__name__}: {exc}")
         )

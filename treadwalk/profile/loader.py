@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from treadwalk.core.errors import ProfileError, ProfileProblem
+from treadwalk.core.model import SegmentKind
 
 from .model import KINDS, Item, Profile, ProfileCue, Repeat, Segment
 from .quantities import (
@@ -292,7 +293,7 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         incline_pct=incline,
         end_speed=end_speed,
         end_incline_pct=end_incline,
-        kind=kind,
+        kind=SegmentKind(kind),
         name=name,
         cues=tuple(cues),
     )

@@ -11,14 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from treadwalk.core.model import Cue, Plan, PlanSegment
+from treadwalk.core.model import Cue, Plan, PlanSegment, SegmentKind
 
 from .quantities import Distance, Speed
 
 __all__ = ["KINDS", "Item", "Profile", "ProfileCue", "Repeat", "Segment"]
 
-KINDS = ("warmup", "work", "recovery", "cooldown")
-DEFAULT_NAMES = {"warmup": "Warm-up", "work": "Walk", "recovery": "Recovery", "cooldown": "Cool-down"}
+KINDS = tuple(k.value for k in SegmentKind)
+DEFAULT_NAMES = {
+    SegmentKind.WARMUP: "Warm-up",
+    SegmentKind.WORK: "Walk",
+    SegmentKind.RECOVERY: "Recovery",
+    SegmentKind.COOLDOWN: "Cool-down",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,7 @@ class Segment:
     incline_pct: float = 0.0
     end_speed: Speed | None = None
     end_incline_pct: float | None = None
-    kind: str = "work"
+    kind: SegmentKind = SegmentKind.WORK
     name: str | None = None
     cues: tuple[ProfileCue, ...] = ()
 

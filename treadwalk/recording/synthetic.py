@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from treadwalk.core.model import (
     BeltState,
     ConnectionState,
+    EventKind,
     Phase,
     Plan,
     PlanSegment,
+    SegmentKind,
     SessionEvent,
     SessionSnapshot,
     StopReason,
@@ -34,16 +36,18 @@ def synthetic_plan(minutes: float = 10.0, *, intent: str = "walking") -> Plan:
     total = minutes * 60.0
     warm = cool = total * 0.1
     middle = max(60.0, total - warm - cool - 200 / (5.0 / 3.6))
-    segments = [PlanSegment("Warm-up", "warmup", 4.0, 0.0, duration_s=warm, end_speed_kmh=5.0)]
+    segments = [PlanSegment("Warm-up", SegmentKind.WARMUP, 4.0, 0.0, duration_s=warm, end_speed_kmh=5.0)]
     n = max(1, int(middle // 120))
     for i in range(n):
-        kind = "work" if i % 2 == 0 else "recovery"
+        kind = SegmentKind.WORK if i % 2 == 0 else SegmentKind.RECOVERY
         speed, incline = (6.0, 6.0) if kind == "work" else (4.5, 1.0)
         segments.append(
             PlanSegment(f"{kind.title()} {i // 2 + 1}", kind, speed, incline, duration_s=middle / n)
         )
-    segments.append(PlanSegment("Steady 200 m", "work", 5.0, 2.0, distance_m=200.0))
-    segments.append(PlanSegment("Cool-down", "cooldown", 4.5, 0.0, duration_s=cool, end_speed_kmh=3.5))
+    segments.append(PlanSegment("Steady 200 m", SegmentKind.WORK, 5.0, 2.0, distance_m=200.0))
+    segments.append(
+        PlanSegment("Cool-down", SegmentKind.COOLDOWN, 4.5, 0.0, duration_s=cool, end_speed_kmh=3.5)
+    )
     return Plan(name="Synthetic walk", segments=tuple(segments), intent=intent)
 
 
@@ -95,17 +99,17 @@ def synthetic_session(
             energy_kcal=energy,
         )
 
-    def event(kind: str, message: str, **data: object) -> SessionEvent:
+    def event(kind: EventKind, message: str, **data: object) -> SessionEvent:
         return SessionEvent(at=clock, wall=wall_start + clock, kind=kind, message=message, data=data)
 
-    yield event("phase", "countdown")
+    yield event(EventKind.PHASE, "countdown")
     while clock < countdown_s:
         yield snap(Phase.COUNTDOWN, None, 0.0, 0.0, 0.0, (None, None))
         clock += dt
-    yield event("phase", "running")
+    yield event(EventKind.PHASE, "running")
     paused_done = pause_at_s is None
     for index, seg in enumerate(plan.segments):
-        yield event("segment", f"segment {index + 1}: {seg.name}", index=index, name=seg.name)
+        yield event(EventKind.SEGMENT, f"segment {index + 1}: {seg.name}", index=index, name=seg.name)
         seg_elapsed = 0.0
         seg_distance = 0.0
         while True:
@@ -120,12 +124,12 @@ def synthetic_session(
                     break
             if not paused_done and pause_at_s is not None and moving >= pause_at_s:
                 paused_done = True
-                yield event("pause", "paused by the walker", by="user")
+                yield event(EventKind.PAUSE, "paused by the walker", by="user")
                 end = clock + pause_s
                 while clock < end:
                     yield snap(Phase.PAUSED, index, seg_elapsed, 0.0, seg.incline_at(fraction), (0.0, None))
                     clock += dt
-                yield event("resume", "resumed")
+                yield event(EventKind.RESUME, "resumed")
             speed, incline = seg.speed_at(fraction), seg.incline_at(fraction)
             phase = Phase.COOLDOWN if seg.kind == "cooldown" else Phase.RUNNING
             yield snap(phase, index, seg_elapsed, speed, incline, (speed, incline))
@@ -137,4 +141,4 @@ def synthetic_session(
             seg_distance += step
             energy += dt / 60.0 * (0.8 * speed + 0.3 * max(incline, 0.0))
     yield snap(Phase.FINISHED, len(plan.segments) - 1, 0.0, 0.0, 0.0, (0.0, 0.0))
-    yield event("stop", "finished", reason=str(StopReason.FINISHED))
+    yield event(EventKind.STOP, "finished", reason=str(StopReason.FINISHED))

@@ -19,6 +19,7 @@ from treadwalk.core.model import (
     BeltState,
     Command,
     CommandKind,
+    CommandSource,
     Limits,
     Phase,
     SessionSnapshot,
@@ -100,7 +101,9 @@ class CommandGate:
         if phase in _OVER:
             raise Refused(f"the session is over ({phase.value})")
         if kind is CommandKind.STOP:
-            return Decision(Command(kind, source="mqtt"))  # stopping is always allowed, never rate-limited
+            return Decision(
+                Command(kind, source=CommandSource.MQTT)
+            )  # stopping is always allowed, never rate-limited
 
         belt = snapshot.machine.belt
         if kind is CommandKind.RESUME:
@@ -129,7 +132,7 @@ class CommandGate:
         self._commands.level -= 1.0
         if value is not None:
             self._budget[word].level -= abs(value)
-        return Decision(Command(kind, value, source="mqtt"), clamped)
+        return Decision(Command(kind, value, source=CommandSource.MQTT), clamped)
 
     def _adjust(
         self, word: str, request: RemoteRequest, snapshot: SessionSnapshot, now: float
