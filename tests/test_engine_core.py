@@ -148,7 +148,9 @@ def test_nothing_moves_without_a_start() -> None:
 def test_a_remote_cannot_start_or_resume_the_belt(remote: CommandSource) -> None:
     r = new_run(plan(seg()))
     r.step(capabilities=CAPS)
-    r.step(commands=(Command(CommandKind.START, source=remote), Command(CommandKind.TOGGLE_PAUSE, source=remote)))
+    r.step(
+        commands=(Command(CommandKind.START, source=remote), Command(CommandKind.TOGGLE_PAUSE, source=remote))
+    )
     r.advance_to(30.0)
     assert r.belt_actions() == []
     assert "warning" in r.kinds()
