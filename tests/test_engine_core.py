@@ -479,6 +479,26 @@ def test_end_of_profile_cools_down_then_stops() -> None:
     assert r.belt_actions()[-1] == (93.0, StopBelt())
 
 
+@pytest.mark.parametrize("walker", ["slow profile", "walker slowed down"])
+def test_the_cool_down_never_speeds_the_walker_up(walker: str) -> None:
+    """A walker at 2.0 km/h when the profile ends cools down at 2.0, not at the 3.0 default."""
+    r = new_run(
+        plan(seg(speed=2.0 if walker == "slow profile" else 5.0, duration_s=30.0)),
+        cooldown_s=60.0,
+        cooldown_speed_kmh=3.0,
+    )
+    r.start()
+    if walker == "walker slowed down":
+        r.advance_to(10.0)
+        r.step(commands=(Command(CommandKind.SPEED, -3.0),))
+    r.advance_to(33.0)
+    assert r.state.phase is Phase.COOLDOWN
+    r.advance_to(93.0)
+    cooldown_speeds = [a.speed_kmh for t, a in r.log if isinstance(a, SetSpeed) and t >= 33.0]
+    assert max([r.machine.speed_kmh or 0.0, *cooldown_speeds]) <= 2.0 + 1e-9
+    assert r.state.phase is Phase.FINISHED
+
+
 def test_a_profile_ending_in_its_own_cooldown_is_not_cooled_down_twice() -> None:
     r = new_run(
         plan(seg(duration_s=30.0), seg("cd", kind="cooldown", speed=3.0, duration_s=30.0)), cooldown_s=60.0

@@ -40,6 +40,7 @@ from treadwalk.core.model import (
 )
 from treadwalk.core.units import Grid, snap
 from treadwalk.engine import CapsExceeded, Session, Settings
+from treadwalk.engine.session import STOP_NOT_CONFIRMED
 from treadwalk.treadmill.port import Applied
 
 pytestmark = pytest.mark.virtual_time
@@ -310,6 +311,75 @@ async def test_a_stop_that_never_answers_does_not_hang_the_exit() -> None:
     assert result.stop_reason is StopReason.FINISHED
     assert tm.names().count("stop") == 2  # once from the core, once more as the backstop
     assert loop.time() - t0 < 3.0 + 10.0 + 2 * 3.0 + 0.1
+
+
+async def test_a_stop_that_is_never_confirmed_is_said_out_loud_not_finished() -> None:
+    """Safety rule 7: the result says the belt may still be turning, and the walker is told."""
+    tm = FakeTreadmill(stop_hangs=True)
+    w = Watcher()
+    settings = Settings(auto_start=True, cooldown_s=0.0)
+    session = Session(tm, _plan(1, 10.0), LoopClock(), observers=[w], settings=settings, stop_timeout_s=3.0)
+    result = await session.run()
+    assert result.belt_stopped is False
+    assert result.to_dict()["belt_stopped"] is False
+    warnings = [e.message for e in w.events if e.kind == "warning"]
+    assert STOP_NOT_CONFIRMED in warnings
+
+
+async def test_a_confirmed_stop_is_belt_stopped() -> None:
+    tm = FakeTreadmill()
+    session, w = _session(tm, _plan(1, 10.0), cooldown_s=0.0)
+    result = await session.run()
+    assert result.belt_stopped is True
+    assert STOP_NOT_CONFIRMED not in [e.message for e in w.events]
+
+
+async def test_a_stop_that_fails_on_a_cancelled_session_is_said_too() -> None:
+    tm = FakeTreadmill(fail={"stop": CommandRejected("no", op=8, result=4)})
+    w = Watcher()
+    session = Session(tm, _plan(1, 600.0), LoopClock(), observers=[w], settings=Settings(auto_start=True))
+    task = asyncio.create_task(session.run(), name="session")
+    await asyncio.sleep(30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert session.result().belt_stopped is False
+    assert STOP_NOT_CONFIRMED in [e.message for e in w.events]
+
+
+async def test_a_pause_that_fails_stops_the_belt() -> None:
+    """The walker asked the belt to halt: if the pause is refused, it stops instead of going on."""
+    tm = FakeTreadmill(fail={"pause": CommandRejected("pause refused", op=8, result=4)})
+    session, _w = _session(tm, _plan(1, 600.0))
+    task = asyncio.create_task(session.run(), name="session")
+    await asyncio.sleep(30)
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    session.submit(Command(CommandKind.TOGGLE_PAUSE))
+    await asyncio.sleep(1)
+    after = [(t, n) for t, n, _ in tm.calls if t >= asked]
+    assert [n for _, n in after][:2] == ["pause", "stop"]
+    assert after[1][0] - asked < 0.5
+    assert tm.state.belt is BeltState.STOPPED
+    session.submit(Command(CommandKind.EMERGENCY_STOP))
+    await asyncio.wait_for(task, 30)
+
+
+async def test_fail_ends_the_session_at_once_with_the_belt_stopped() -> None:
+    """What the CLI does when the dashboard or the key reader dies: no cool-down, reason kept."""
+    tm = FakeTreadmill()
+    session, _w = _session(tm, _plan(1, 600.0), cooldown_s=120.0)
+    task = asyncio.create_task(session.run(), name="session")
+    await asyncio.sleep(30)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    session.fail("The dashboard failed.")
+    result = await asyncio.wait_for(task, 30)
+    assert loop.time() - t0 < 0.5
+    assert result.stop_reason is StopReason.ERROR
+    assert result.message == "The dashboard failed."
+    assert result.belt_stopped
+    assert tm.names()[-1] == "stop"
 
 
 async def test_a_failing_observer_is_logged_once_and_the_session_goes_on(

@@ -14,6 +14,7 @@ reason "user"); a second one cancels the session, which still commands a stop on
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
     from treadwalk.core.model import Limits, Plan, SessionEvent, SessionSnapshot
     from treadwalk.engine import Session, Settings
+
+log = logging.getLogger(__name__)
 
 SIM_NAME = "treadwalk-sim"
 EXIT_BY_REASON = {"finished": 0, "user": 0, "machine": 0, "connection_lost": 1, "error": 1}
@@ -167,6 +170,8 @@ class _Composition:
         self.mqtt = mqtt
         self.session: Session | None = None
         self._signals = 0
+        self.display_error: str | None = None
+        self.sim: Any = None  # the virtual treadmill, with --sim
         self._main_task: asyncio.Task[Any] | None = None
 
     async def main(self) -> int:
@@ -178,6 +183,7 @@ class _Composition:
         from treadwalk.core.clock import LoopClock
         from treadwalk.core.model import StopReason
         from treadwalk.engine import Session
+        from treadwalk.engine.session import STOP_NOT_CONFIRMED
         from treadwalk.recording import Recorder, SessionStore
 
         self._main_task = asyncio.current_task()
@@ -210,26 +216,55 @@ class _Composition:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self._on_signal, sig.name)
                 stack.callback(loop.remove_signal_handler, sig)
-            result = None
-            shown = asyncio.create_task(display.run(), name="display")
+            final = None
             try:
-                result = await session.run()
+                # One TaskGroup: the session and the display (which owns the keys). A display
+                # that fails ends the session at once (belt stopped, no cool-down): the walker
+                # has lost their keys. A session that fails cancels the display, which gives
+                # the terminal back on its way out.
+                async with asyncio.TaskGroup() as tg:
+                    walk = tg.create_task(session.run(), name="session")
+                    tg.create_task(self._supervise(display, session), name="display")
+                final = walk.result()
+            except BaseExceptionGroup as group:
+                raise _first(group) from None
             finally:
-                # the display ends by itself on the final snapshot (and prints the summary)
-                await asyncio.wait([shown], timeout=2.0)
-                if not shown.done():
-                    shown.cancel()
-                    await asyncio.wait([shown])
-                final = result or session.result()
+                final = final or session.result()
                 summary = {"session_id": recorder.session_id, "profile": self.plan.name, **final.to_dict()}
                 try:
                     recorder.finish(final.stop_reason, summary)
                 finally:
                     if self.args.summary_json:
                         _write_json(self.args.summary_json, summary)
-            if final.stop_reason in (StopReason.CONNECTION_LOST, StopReason.ERROR) and final.message:
+            if self.display_error is not None:
+                print(f"treadwalk: {self.display_error}", file=sys.stderr)
+            elif final.stop_reason in (StopReason.CONNECTION_LOST, StopReason.ERROR) and final.message:
                 print(f"treadwalk: {final.message}", file=sys.stderr)
+            if not final.belt_stopped:
+                print(f"treadwalk: {STOP_NOT_CONFIRMED}", file=sys.stderr)
+                return 1
             return EXIT_BY_REASON.get(final.stop_reason.value, 1)
+
+    async def _supervise(self, display: Any, session: Session) -> None:
+        """Run the display (and its key reader) for as long as the session. If it fails, or
+        ends before the session does, the session ends now with the belt stopped, and says why."""
+        from treadwalk.core.model import Phase
+
+        try:
+            await display.run()
+        except Exception as exc:
+            log.debug("the display failed", exc_info=True)
+            what = "dashboard" if not self.args.no_dashboard else "key reader"
+            self.display_error = (
+                f"The {what} failed ({type(exc).__name__}: {exc}), so the belt was stopped: "
+                "run again (--no-dashboard prints plain lines instead; --debug shows the details)."
+            )
+            session.fail(self.display_error)
+            return
+        snap = session.snapshot
+        if snap is None or snap.phase not in (Phase.FINISHED, Phase.ABORTED):
+            self.display_error = "The display ended before the session, so the belt was stopped: run again."
+            session.fail(self.display_error)
 
     def _on_signal(self, name: str) -> None:
         from treadwalk.core.model import Command, CommandKind, CommandSource
@@ -252,7 +287,7 @@ class _Composition:
 
             radio = await stack.enter_async_context(VirtualRadio())
             peripheral = await radio.new_device(SIM_NAME)
-            await stack.enter_async_context(VirtualTreadmill(peripheral, clock, name=SIM_NAME))
+            self.sim = await stack.enter_async_context(VirtualTreadmill(peripheral, clock, name=SIM_NAME))
         elif self.args.hci:
             radio = await stack.enter_async_context(_open_hci(self.args.hci))
         return FtmsTreadmill(
@@ -290,6 +325,14 @@ class _Composition:
         )
         await stack.enter_async_context(telemetry)
         return telemetry
+
+
+def _first(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The error that ended a TaskGroup, unwrapped (a nested group's first leaf)."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _open_hci(spec: str) -> Any:

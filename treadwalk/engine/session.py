@@ -59,7 +59,9 @@ from .core import (
     step,
 )
 
-__all__ = ["Session", "SessionResult"]
+__all__ = ["STOP_NOT_CONFIRMED", "Session", "SessionResult"]
+
+STOP_NOT_CONFIRMED = "The treadmill did not confirm the stop: press its stop button (or pull the safety key)."
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,7 @@ class Session:
         self._events: deque[MachineEvent] = deque()
         self._failures: list[Failure] = []
         self._link_lost: str | None = None
+        self._fatal: str | None = None
         self._pump_error: BaseException | None = None
         self._wake = asyncio.Event()
         self._ran = False
@@ -153,6 +156,14 @@ class Session:
     def submit(self, command: Command) -> None:
         """Queue a walker or remote command; the loop handles it at once. Never blocks."""
         self._commands.append(command)
+        self._wake.set()
+
+    def fail(self, reason: str) -> None:
+        """Something the walk cannot go on without has failed (the dashboard, the key reader):
+        end the session now with stop reason ``error`` and ``reason`` as its message. The belt is
+        stopped at once (no cool-down): the walker may have lost their keys. Never blocks."""
+        if self._fatal is None:
+            self._fatal = reason
         self._wake.set()
 
     def add_observer(self, observer: Observer) -> None:
@@ -220,6 +231,8 @@ class Session:
         while True:
             if self._pump_error is not None:
                 raise self._pump_error
+            if self._fatal is not None and inputs.error is None:
+                inputs = replace(inputs, error=self._fatal)
             now = self._clock.now()
             self._state, actions = step(self._state, now, tm.state, inputs)
             await self._execute(actions)
@@ -227,8 +240,9 @@ class Session:
             if self._state.done:
                 if self._state.belt_commanded and not self._stop_confirmed:
                     await self._safe_stop()  # the stop failed or timed out: once more
+                    self._say_if_unconfirmed()
                 return
-            if not (self._failures or self._link_lost or self._commands or self._events):
+            if not (self._failures or self._link_lost or self._commands or self._events or self._fatal):
                 await self._wait_until(next_wakeup(self._state, self._clock.now()))
             inputs = self._drain()
 
@@ -394,6 +408,13 @@ class Session:
             await self._cancel_targets()  # nothing in flight holds up the stop
             if started and not self._stop_confirmed:
                 await self._safe_stop()
+                self._say_if_unconfirmed()
+
+    def _say_if_unconfirmed(self) -> None:
+        """Safety rule 7: a stop the treadmill never confirmed is said out loud, never "finished"."""
+        if not self._stop_confirmed:
+            self._publish_event(Emit(EventKind.WARNING, STOP_NOT_CONFIRMED, {"stop_confirmed": False}))
+            self._publish_snapshot()
 
     # -- observers --------------------------------------------------------------------------
 

@@ -882,7 +882,9 @@ class FtmsTreadmill:
             "stop the belt",
             confirm=lambda: self._state.belt is BeltState.STOPPED or (self._state.speed_kmh or 0) == 0,
             echo=(ftms.StatusOp.STOPPED_OR_PAUSED_BY_USER,),
-            ok_results=(ftms.ResultCode.OPERATION_FAILED,),
+            # "operation failed" means "already stopped" only when the data says so: a belt
+            # still turning after a refused Stop is not stopped (safety rule 7)
+            ok_results=(ftms.ResultCode.OPERATION_FAILED,) if (self._state.speed_kmh or 0) == 0 else (),
         )
         self._state = self._replace_state(belt=BeltState.STOPPED)
         self._started_by_us = False
