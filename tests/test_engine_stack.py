@@ -292,17 +292,22 @@ async def test_a_console_speed_change_is_kept_for_the_segment() -> None:
 
 
 async def test_control_lost_is_shown() -> None:
+    """Safety rule 5: status 0xFF reaches the engine, which says so and shows CONTROL LOST; the
+    client asks for control once more (the sim grants it) and the engine says it is back."""
     async with stack(_plan(1, 120.0), cooldown_s=0.0) as s:
         task = asyncio.create_task(s.session.run(), name="session")
         await s.until(lambda: s.sim.belt_speed_kmh >= 3.9)
+        requests_before = s.ops().count("00")
         s.sim.revoke_control()
-        await asyncio.sleep(5)
-        # FtmsTreadmill re-requests control once; whichever way it went, the walker was told
-        shown = "control_lost" in s.watcher.kinds() or any(
-            snap.connection is ConnectionState.CONTROL_LOST for snap in s.watcher.snapshots
-        )
-        regained = s.sim.has_control
-        assert shown or regained
+        await s.until(lambda: any(e.data.get("regained") for e in s.watcher.events), timeout_s=20)
+        lost = [e for e in s.watcher.events if e.kind == "control_lost"]
+        assert lost, "the engine ignored 0xFF"
+        assert not lost[0].data.get("regained")
+        assert "took control" in lost[0].message
+        assert lost[-1].data.get("regained") is True
+        assert s.session.snapshot is not None
+        assert s.session.snapshot.connection is ConnectionState.CONNECTED
+        assert s.ops().count("00") == requests_before + 1  # asked once, did not fight
         s.session.submit(Command(CommandKind.STOP))
         s.session.submit(Command(CommandKind.STOP))
         await asyncio.wait_for(task, 60)

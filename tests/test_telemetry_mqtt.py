@@ -318,6 +318,36 @@ async def test_retained_start_and_commands_to_a_standing_belt_are_refused(broker
     assert control.telemetry.stats.refused == 6
 
 
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [
+        ('{"command": "speed", "delta_kmh": 1}', CommandKind.SPEED),
+        ('{"command": "skip"}', CommandKind.SKIP),
+        ('{"command": "stop"}', CommandKind.STOP),
+        ('{"command": "pause"}', CommandKind.PAUSE),
+    ],
+)
+async def test_a_retained_command_is_never_applied_to_a_running_belt(
+    broker: Mosquitto, payload: str, kind: CommandKind
+) -> None:
+    """A command left retained on the broker (last week's, another app's) is old news: it is
+    refused, and the same command sent live is taken, so it is the retain that was refused."""
+    async with Listener(broker.port, "treadwalk/tmc/event") as listener:
+        await _send(listener, payload, retain=True)
+        control = Control(broker)
+        control.telemetry.on_snapshot(snapshot(0.0))  # a belt walking at 5 km/h when it connects
+        async with control.telemetry as telemetry:
+            await asyncio.wait_for(telemetry.connected.wait(), 5)
+            await listener.wait_for(lambda m: len(_refusals(listener)) >= 1)
+            assert control.submitted == []
+            await _send(listener, payload)
+            await control.until(lambda c: len(c) >= 1)
+        await _send(listener, b"", retain=True)
+    (refusal,) = _refusals(listener)
+    assert "retained" in str(refusal["reason"])
+    assert [c.kind for c in control.submitted] == [kind]
+
+
 async def test_accepted_commands_reach_the_session_clamped_and_rate_limited(broker: Mosquitto) -> None:
     control = Control(broker, Limits(max_speed_kmh=6.0, max_speed_step_kmh_per_s=1.0))
     async with Listener(broker.port, "treadwalk/tmc/event") as listener, control.telemetry as telemetry:
