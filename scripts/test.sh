@@ -5,9 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
 
-# System packages the tests use: tmux (dashboard test), mosquitto (MQTT tests, a real broker).
+# System packages the tests use: tmux (dashboard test), mosquitto (MQTT tests, a real broker),
+# espeak-ng and sox (the voice: real speech written to WAV files, measured).
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

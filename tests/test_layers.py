@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "recording": {"core"},
     "telemetry": {"core"},
     "dashboard": {"core"},
+    "voice": {"core"},  # an observer like the dashboard: stdlib + core (the synthesiser is a process)
     "cli": {
         "core",
         "ftms",
@@ -34,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
         "recording",
         "telemetry",
         "dashboard",
+        "voice",
     },
 }
 THIRD_PARTY = {

@@ -42,6 +42,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-dashboard", action="store_true", help="print one plain line per event instead")
     p.add_argument("--yes", action="store_true", help="start without a key press; the countdown still shows")
     p.add_argument("--summary-json", metavar="PATH", help="write the session's totals there as JSON")
+    from treadwalk.cli.run import add_voice_arguments
+
+    add_voice_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -56,6 +59,12 @@ def run_argv(args: argparse.Namespace) -> list[str]:
         argv.append("--yes")
     if args.summary_json:
         argv += ["--summary-json", args.summary_json]
+    if args.voice:
+        argv.append("--voice")
+    if args.voice_log:
+        argv += ["--voice-log", args.voice_log]
+    if args.voice_out:
+        argv += ["--voice-out", args.voice_out]
     return argv
 
 

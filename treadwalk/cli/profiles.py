@@ -10,6 +10,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from treadwalk.core.model import Plan
     from treadwalk.profile import Paces, Profile
     from treadwalk.profile.model import Item
 
@@ -38,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--units", **units)  # type: ignore[arg-type]
     p.add_argument("--weight", type=float, default=70.0, metavar="KG", help="for the energy estimate (70)")
     p.add_argument("--width", type=int, default=60, metavar="COLS", help="chart width (60)")
+    p.add_argument("--speak", action="store_true", help="then read the plan aloud once (to check its cues)")
+    p.add_argument(
+        "--voice-out", metavar="DIR", help="with --speak: write the speech into DIR instead of playing it"
+    )
     p.add_argument("--paces", metavar="SPEC", help=paces_help)
 
     p = sub.add_parser("validate", help="check profiles; every problem as FILE:LINE: ...")
@@ -174,6 +179,46 @@ def _show(args: argparse.Namespace) -> int:
         f"ascent {ascent} · about {energy_kcal(plan, args.weight):.0f} kcal "
         f"(estimate for {args.weight:g} kg) · {len(plan.segments)} segments"
     )
+    if args.speak or args.voice_out:
+        return _speak(args, plan, units)
+    return 0
+
+
+def _speak(args: argparse.Namespace, plan: Plan, units: str) -> int:
+    """``--speak``: the plan read aloud, segment by segment, with the config's [voice] settings."""
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    from treadwalk.core.config import load_config
+    from treadwalk.core.errors import UsageError
+    from treadwalk.voice import NoSynthesizer, find_synthesizer, plan_texts
+
+    if args.voice_out and not args.speak:
+        raise UsageError("--voice-out goes with --speak.")
+    if args.voice_out and not Path(args.voice_out).is_dir():
+        raise UsageError(f"--voice-out {args.voice_out}: no such folder; create it first.")
+    table = load_config().voice
+    try:
+        synth = find_synthesizer(
+            rate_wpm=int(table.get("rate", 175)),
+            volume=float(table.get("volume", 100)) / 100,
+            voice=table.get("voice"),
+            out_dir=Path(args.voice_out) if args.voice_out else None,
+        )
+    except NoSynthesizer as exc:
+        print(f"treadwalk: {exc}.", file=sys.stderr)
+        return 1
+
+    async def read_aloud() -> None:
+        for text in plan_texts(plan, units):
+            await synth.speak(text)
+
+    try:
+        asyncio.run(read_aloud())
+    except OSError as exc:
+        print(f"treadwalk: could not speak ({exc}).", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -70,10 +70,28 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--cooldown", type=float, metavar="S", help="easy walk before the belt stops (config cooldown_s)"
     )
+    add_voice_arguments(p)
     from treadwalk.telemetry.settings import add_mqtt_arguments  # stdlib only: keeps --help fast
 
     add_mqtt_arguments(p, control=True)
     p.set_defaults(func=run)
+
+
+def add_voice_arguments(p: Any) -> None:
+    """``--voice``, ``--voice-log``, ``--voice-out`` (run and demo)."""
+    p.add_argument(
+        "--voice",
+        action="store_true",
+        help="speak segment changes, cues, the count-in and every safety message (config [voice])",
+    )
+    p.add_argument(
+        "--voice-log", metavar="FILE", help="append every utterance (said or dropped) as a JSON line"
+    )
+    p.add_argument(
+        "--voice-out",
+        metavar="DIR",
+        help="write each utterance as a sound file into DIR instead of playing it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         max_incline_pct=args.max_incline if args.max_incline is not None else config.max_incline_pct,
     )
     mqtt = settings_from_args(args)
+    voice = _voice_settings(args, config.voice)
 
     profile_path = find_profile(args.profile)
     plan = load_profile(profile_path).to_plan()
@@ -139,8 +158,38 @@ def run(args: argparse.Namespace) -> int:
         reconnect_grace_s=config.reconnect_grace_s,
         quirks=dict(config.quirks),
         mqtt=mqtt,
+        voice=voice,
     )
     return asyncio.run(composition.main())
+
+
+def _voice_settings(args: argparse.Namespace, table: dict[str, Any]) -> dict[str, Any] | None:
+    """The voice's settings (flags over config), or None when it is off. Paths are checked
+    now, before anything connects: a log or a folder that cannot be written is exit 2."""
+    from pathlib import Path
+
+    wanted = bool(getattr(args, "voice", False) or table.get("enabled", False))
+    log_path = getattr(args, "voice_log", None)
+    out_dir = getattr(args, "voice_out", None)
+    if not wanted and (log_path or out_dir):
+        raise UsageError(
+            "--voice-log and --voice-out need --voice (or [voice] enabled = true in the config)."
+        )
+    if not wanted:
+        return None
+    if log_path and not Path(log_path).parent.is_dir():
+        raise UsageError(f"--voice-log {log_path}: the folder {Path(log_path).parent} does not exist.")
+    if out_dir and not Path(out_dir).is_dir():
+        raise UsageError(f"--voice-out {out_dir}: no such folder; create it first.")
+    return {
+        "rate_wpm": int(table.get("rate", 175)),
+        "volume": float(table.get("volume", 100)) / 100.0,
+        "voice": table.get("voice"),
+        "beeps_only": bool(table.get("beeps_only", False)),
+        "say": tuple(table.get("say", ("segments", "cues", "countdown", "heart_rate"))),
+        "log_path": log_path,
+        "out_dir": out_dir,
+    }
 
 
 class _Composition:
@@ -158,6 +207,7 @@ class _Composition:
         reconnect_grace_s: float,
         quirks: dict[str, Any],
         mqtt: Any,
+        voice: dict[str, Any] | None = None,
     ) -> None:
         self.args = args
         self.device = device
@@ -168,6 +218,8 @@ class _Composition:
         self.reconnect_grace_s = reconnect_grace_s
         self.quirks = quirks
         self.mqtt = mqtt
+        self.voice_settings = voice
+        self.voice: Any = None  # the Voice observer, with --voice
         self.session: Session | None = None
         self._signals = 0
         self.display_error: str | None = None
@@ -210,6 +262,7 @@ class _Composition:
             )
             self.session = session
             display = self._display(session, str(store.path))
+            self.voice = self._voice(session)
             telemetry = await self._telemetry(stack, session)
             if telemetry is not None:
                 session.add_observer(telemetry)
@@ -225,6 +278,8 @@ class _Composition:
                 async with asyncio.TaskGroup() as tg:
                     walk = tg.create_task(session.run(), name="session")
                     tg.create_task(self._supervise(display, session), name="display")
+                    if self.voice is not None:
+                        tg.create_task(self._speak(self.voice), name="voice")
                 final = walk.result()
             except BaseExceptionGroup as group:
                 raise _first(group) from None
@@ -265,6 +320,53 @@ class _Composition:
         if snap is None or snap.phase not in (Phase.FINISHED, Phase.ABORTED):
             self.display_error = "The display ended before the session, so the belt was stopped: run again."
             session.fail(self.display_error)
+
+    def _voice(self, session: Session) -> Any:
+        """The voice observer (imported only with --voice), or None: without a synthesiser the
+        walk goes on silently, after one sentence."""
+        if self.voice_settings is None:
+            return None
+        import sys
+        from pathlib import Path
+
+        from treadwalk.voice import NoSynthesizer, Voice, find_synthesizer
+
+        v = self.voice_settings
+        try:
+            synth = find_synthesizer(
+                rate_wpm=v["rate_wpm"],
+                volume=v["volume"],
+                voice=v["voice"],
+                out_dir=Path(v["out_dir"]) if v["out_dir"] else None,
+            )
+        except NoSynthesizer as exc:
+            print(f"treadwalk: {exc}; the walk goes on without voice.", file=sys.stderr, flush=True)
+            return None
+        voice = Voice(
+            synth,
+            plan=self.plan,
+            units=self.settings.units,
+            say=v["say"],
+            beeps_only=v["beeps_only"],
+            log_path=v["log_path"],
+            time_scale=self.speedup,
+        )
+        session.add_observer(voice)
+        return voice
+
+    async def _speak(self, voice: Any) -> None:
+        """The voice is an observer: if it fails, the walk goes on silently, after one sentence."""
+        import sys
+
+        try:
+            await voice.run()
+        except Exception as exc:
+            log.debug("the voice failed", exc_info=True)
+            print(
+                f"treadwalk: the voice stopped ({type(exc).__name__}: {exc}); the walk goes on without it.",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _on_signal(self, name: str) -> None:
         from treadwalk.core.model import Command, CommandKind, CommandSource

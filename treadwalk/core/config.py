@@ -16,6 +16,14 @@ Where: ``$TREADWALK_CONFIG``, else ``$XDG_CONFIG_HOME/treadwalk/config.toml``, e
     [quirks]                         # override what treadwalk knows of your machine
     targets_in_mph = true
 
+    [voice]                          # spoken cues (run --voice)
+    enabled = false                  # speak without --voice
+    rate = 175                       # words per minute (80-400)
+    volume = 100                     # percent of the synthesiser's normal loudness (safety: always full)
+    voice = "en-gb"                  # the synthesiser's voice or language name
+    beeps_only = false               # a chime instead of words (safety messages are still spoken)
+    say = ["segments", "cues", "countdown", "heart_rate"]
+
     [mqtt]                           # used when --mqtt is not given (run, watch)
     url = "mqtt://broker.local/treadwalk"
     control = false                  # accept remote commands (--mqtt-control)
@@ -53,12 +61,13 @@ class Config:
     quirks: dict[str, Any] = field(default_factory=dict)
     mqtt: dict[str, Any] = field(default_factory=dict)
     paces: dict[str, Any] = field(default_factory=dict)
+    voice: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
 
 
 _NUMBERS = {"max_speed_kmh": (0.5, 30.0), "max_incline_pct": (-10.0, 40.0), "reconnect_grace_s": (0.0, 600.0),
             "cooldown_s": (0.0, 1800.0)}  # fmt: skip
-_TABLES = ("quirks", "mqtt", "paces")
+_TABLES = ("quirks", "mqtt", "paces", "voice")
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -91,6 +100,8 @@ def load_config(path: Path | None = None) -> Config:
                 raise ConfigError(f"{path}: [{key}] must be a table.")
             if key == "mqtt":
                 _check_mqtt(path, value)
+            elif key == "voice":
+                _check_voice(path, value)
             values[key] = dict(value)
         else:
             allowed = ", ".join(sorted([*_NUMBERS, "units", "device", *_TABLES]))
@@ -111,3 +122,30 @@ def _check_mqtt(path: Path, table: dict[str, Any]) -> None:
         if not isinstance(value, kind):
             what = "true or false" if kind is bool else "a string in quotes"
             raise ConfigError(f"{path}: [mqtt] {key} must be {what}, not {value!r}.")
+
+
+VOICE_TOPICS = ("segments", "cues", "countdown", "heart_rate")
+
+
+def _check_voice(path: Path, table: dict[str, Any]) -> None:
+    for key, value in table.items():
+        if key in ("enabled", "beeps_only"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: [voice] {key} must be true or false, not {value!r}.")
+        elif key in ("rate", "volume"):
+            lo, hi = (80, 400) if key == "rate" else (0, 100)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+                raise ConfigError(f"{path}: [voice] {key} must be a number from {lo} to {hi}, not {value!r}.")
+        elif key == "voice":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(
+                    f'{path}: [voice] voice must be a voice or language name in quotes, e.g. "en-gb".'
+                )
+        elif key == "say":
+            if not isinstance(value, list) or any(v not in VOICE_TOPICS for v in value):
+                allowed = ", ".join(f'"{t}"' for t in VOICE_TOPICS)
+                raise ConfigError(f"{path}: [voice] say must be a list of {allowed}, not {value!r}.")
+        else:
+            raise ConfigError(
+                f"{path}: unknown setting '{key}' in [voice]; allowed: enabled, rate, volume, voice, beeps_only, say."
+            )
