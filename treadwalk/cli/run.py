@@ -247,12 +247,9 @@ class _Composition:
 
         radio: Any = None
         if self.args.sim:
-            from treadwalk.radio import VirtualRadio
-            from treadwalk.sim import VirtualTreadmill
+            from treadwalk.testing import virtual_rig  # the virtual treadmill users' tests get
 
-            radio = await stack.enter_async_context(VirtualRadio())
-            peripheral = await radio.new_device(SIM_NAME)
-            await stack.enter_async_context(VirtualTreadmill(peripheral, clock, name=SIM_NAME))
+            radio = (await stack.enter_async_context(virtual_rig(clock, name=SIM_NAME))).radio
         elif self.args.hci:
             radio = await stack.enter_async_context(_open_hci(self.args.hci))
         return FtmsTreadmill(
