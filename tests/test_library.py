@@ -8,6 +8,7 @@ import asyncio
 import importlib
 import inspect
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -227,3 +228,43 @@ async def test_virtual_treadmill_refuses_a_bad_quirk_in_one_sentence() -> None:
     with pytest.raises(UsageError, match="quirk"):
         async with virtual_treadmill(quirks="no-such-machine"):
             pass
+
+
+# -- the README's "Use it from Python", run as written --------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _readme_blocks() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Use it from Python\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, "the section has the example and the testing snippet"
+    return blocks
+
+
+@pytest.mark.virtual_time
+async def test_the_readme_example_plays_a_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    example = _readme_blocks()[0]
+    assert "asyncio.run(main())" in example  # what a reader runs; here the test's loop awaits main()
+    namespace: dict[str, object] = {"__name__": "readme"}
+    exec(compile(example, "README.md", "exec"), namespace)
+    await namespace["main"]()  # type: ignore[operator]
+    printed = capsys.readouterr().out
+    found = re.fullmatch(r"finished: (\d+) m in ([\d.]+) min\n", printed)
+    assert found, printed
+    plan = treadwalk.load_profile("demo").to_plan()
+    cooldown_min = treadwalk.Settings().cooldown_s / 60
+    # the plan, and at most the cool-down the engine adds (none after a profile's own cool-down)
+    assert plan.duration_s / 60 - 0.2 <= float(found[2]) <= plan.duration_s / 60 + cooldown_min + 0.2
+    assert int(found[1]) > 300  # 8 minutes of walking, not a belt that never moved
+
+
+@pytest.mark.virtual_time
+async def test_the_readme_testing_snippet_runs() -> None:
+    snippet = _readme_blocks()[1]
+    body = "".join(f"    {line}\n" for line in snippet.splitlines())
+    namespace: dict[str, object] = {"treadwalk": treadwalk, "pytest": pytest}
+    exec(compile(f"async def snippet():\n{body}", "README.md", "exec"), namespace)
+
+    await namespace["snippet"]()  # type: ignore[operator]
