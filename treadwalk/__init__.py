@@ -28,7 +28,8 @@ their own modules and are imported only where used).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (type checkers treat it so)
 
 __version__ = "0.1.0"
 
@@ -114,7 +115,10 @@ __all__ = [
     "load_profile",
 ]
 
-if TYPE_CHECKING:  # what type checkers and IDEs see; nothing of it is imported at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    # what type checkers and IDEs see; nothing of it is imported at run time
     from treadwalk.api import connect, load_profile
     from treadwalk.core.clock import Clock, LoopClock
     from treadwalk.core.errors import (
