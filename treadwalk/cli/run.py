@@ -224,6 +224,7 @@ class _Composition:
         self._signals = 0
         self.display_error: str | None = None
         self.sim: Any = None  # the virtual treadmill, with --sim
+        self.sim_faults: tuple[str, ...] = ()  # faults for it (tests: a stop that is refused, ...)
         self._main_task: asyncio.Task[Any] | None = None
 
     async def main(self) -> int:
@@ -384,12 +385,10 @@ class _Composition:
 
         radio: Any = None
         if self.args.sim:
-            from treadwalk.radio import VirtualRadio
-            from treadwalk.sim import VirtualTreadmill
+            from treadwalk.testing import virtual_rig  # the virtual treadmill users' tests get
 
-            radio = await stack.enter_async_context(VirtualRadio())
-            peripheral = await radio.new_device(SIM_NAME)
-            self.sim = await stack.enter_async_context(VirtualTreadmill(peripheral, clock, name=SIM_NAME))
+            rig = await stack.enter_async_context(virtual_rig(clock, name=SIM_NAME, faults=self.sim_faults))
+            radio, self.sim = rig.radio, rig.machine
         elif self.args.hci:
             radio = await stack.enter_async_context(_open_hci(self.args.hci))
         return FtmsTreadmill(
