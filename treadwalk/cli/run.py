@@ -118,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
     profile_path = find_profile(args.profile)
     plan = load_profile(profile_path).to_plan()
     plan, note = check_caps(plan, limits, fit=args.fit_to_caps)  # refused: CapsExceeded, exit 2
+    from treadwalk.core.zones import resolve_plan
+
+    plan = resolve_plan(plan, config.heart_rate)  # a zone without its config: ConfigError, exit 2
     if note:
         print(f"treadwalk: {note}", flush=True)
 
