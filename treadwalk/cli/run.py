@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from treadwalk.core.model import Limits, Plan, SessionEvent, SessionSnapshot
+    from treadwalk.core.zones import HeartRateConfig, Zone
     from treadwalk.engine import Session, Settings
 
 SIM_NAME = "treadwalk-sim"
@@ -109,9 +110,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-speed must be above 0 km/h, not {args.max_speed:g}.")
     if args.cooldown is not None and not (0 <= args.cooldown <= 1800):
         raise UsageError(f"--cooldown must be from 0 to 1800 seconds, not {args.cooldown:g}.")
+    ceiling = config.heart_rate.ceiling_bpm
     limits = Limits(
         max_speed_kmh=args.max_speed if args.max_speed is not None else config.max_speed_kmh,
         max_incline_pct=args.max_incline if args.max_incline is not None else config.max_incline_pct,
+        ceiling_bpm=float(ceiling) if ceiling is not None else None,
     )
     mqtt = settings_from_args(args)
 
@@ -128,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         auto_start=args.yes,
         cooldown_s=args.cooldown if args.cooldown is not None else config.cooldown_s,
         units=args.units or config.units,
+        hr_zones=_zones_or_none(config.heart_rate),
     )
     composition = _Composition(
         args=args,
@@ -448,3 +452,10 @@ class PlainLines:
                 command = Command(CommandKind.EXTEND)
             if command is not None:
                 self._session.submit(command)
+
+
+def _zones_or_none(hr: HeartRateConfig) -> tuple[Zone, ...]:
+    """The walker's zones to show a reading's zone in, or none when the config cannot draw them."""
+    from treadwalk.core.zones import zones
+
+    return zones(hr) if hr.missing() is None else ()

@@ -119,6 +119,8 @@ class Limits:
     # At most this much change per second in a commanded target (ramps and keys alike).
     max_speed_step_kmh_per_s: float = 2.0
     max_incline_step_pct_per_s: float = 2.0
+    # Above it the heart-rate controller eases off at once, on every segment (safety rule 6).
+    ceiling_bpm: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +451,14 @@ class SessionSnapshot:
     session_id: int | None = None
     units: str = "metric"  # metric | imperial | pace (display preference)
     message: str | None = None  # one line worth showing (warnings, advice)
+    # heart rate: the latest fresh reading (None: no reading), its zone (0..5, when zones are known),
+    # and on a segment that holds heart rate its range, the axis it moves and what the loop does
+    hr_bpm: float | None = None
+    hr_zone: int | None = None
+    hr_low_bpm: float | None = None
+    hr_high_bpm: float | None = None
+    hr_adjust: str | None = None  # "speed" | "incline": the axis on auto
+    hr_action: str | None = None  # an engine.heart.HrAction value: raise, lower, ceiling, ...
 
     @property
     def segment(self) -> PlanSegment | None:
