@@ -148,7 +148,12 @@ def test_qz_rows_repeats_ramps_and_text_events() -> None:
 @pytest.mark.parametrize(
     ("replace", "expected", "line"),
     [
-        (('speed="4.5"', 'zonehr="2"'), "steered by heart rate", 10),
+        (('speed="4.5"', 'zonehr="7"'), "not a zone from 1 to 5", 10),
+        (
+            ('speed="4.5"', 'zonehr="2" minspeed="6" maxspeed="5"'),
+            "max_speed 5 km/h is below the start 6 km/h",
+            10,
+        ),
         (('duration="00:03:00"', 'duration="3 min"'), "is not hh:mm:ss", 10),
         (('inclination="8"', 'inclination="50"'), "outside what treadmills do", 5),
         (('times="3"', 'times="three"'), "not a whole number", 4),

@@ -350,3 +350,20 @@ def test_voice_flags_without_voice_are_refused(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "need --voice" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.usefixtures("needs_espeak")
+async def test_heart_rate_moves_are_said_and_the_ceiling_is_a_safety_message(tmp_path: Path) -> None:
+    voice = Voice(find_synthesizer(out_dir=tmp_path), plan=_plan(), say=("segments",))
+    voice.on_snapshot(_snap(0.0, 0))
+    voice.on_event(
+        _event(1.0, EventKind.HEART_RATE, "Heart rate 118, low in 120-130: speed 5.4.", action="raise")
+    )
+    voice.on_event(
+        _event(2.0, EventKind.HEART_RATE, "Easing off: heart rate 161 above 155.", action="ceiling")
+    )
+    voice.on_snapshot(_snap(3.0, 0, Phase.ABORTED))
+    await asyncio.wait_for(voice.run(), 30)
+    # heart_rate is not in `say`: the ordinary move is not said, the ceiling (safety) always is
+    assert [u.text for u in voice.spoken] == ["Easing off: heart rate 161 above 155."]
+    assert voice.spoken[0].topic is Topic.SAFETY

@@ -7,10 +7,11 @@ fast. Bad profiles and bad input exit 2 (through ``TreadwalkError.exit_code``).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from treadwalk.core.model import Plan
+    from treadwalk.core.model import HrHold, Plan
     from treadwalk.profile import Paces, Profile
     from treadwalk.profile.model import Item
 
@@ -142,10 +143,33 @@ def _item_lines(items: tuple[Item, ...], prefix: str, units: str) -> list[str]:
         if seg.end_incline_pct is not None:
             incline = f"{seg.incline_pct:g} → {seg.end_incline_pct:g} %"
         lines.append(f"{number:<7} {seg.name[:22]:<22} {seg.kind:<9} {length:>8}  {speed:<22} {incline}")
+        if seg.hr is not None:
+            lines.append(f"{'':<7}   {_hr_line(seg.hr, units)}")
         for cue in seg.cues:
             at = format_duration(cue.at_s) if cue.at_s is not None else f"{cue.at_m or 0:g} m"
             lines.append(f"{'':<7}   {at:>6}  “{cue.text}”")
     return lines
+
+
+def _hr_line(hold: HrHold, units: str) -> str:
+    """``♥ holds zone 2 (108-126 bpm) by incline, 0-8 %`` (bpm from your config when it has them)."""
+    from treadwalk.core.config import load_config
+    from treadwalk.core.errors import ConfigError
+    from treadwalk.core.model import HrAdjust
+    from treadwalk.core.zones import HrTarget, resolve_target
+    from treadwalk.profile.summary import format_speed
+
+    if not hold.resolved and hold.zone is not None:
+        try:
+            low, high = resolve_target(HrTarget(zone=hold.zone), load_config().heart_rate)
+            hold = replace(hold, low_bpm=low, high_bpm=high)
+        except ConfigError:
+            pass  # shown as the zone alone; `run` asks for the key
+    if hold.adjust is HrAdjust.SPEED:
+        bounds = f"{format_speed(hold.minimum, units)}-{format_speed(hold.maximum, units)}"
+    else:
+        bounds = f"{hold.minimum:g}-{hold.maximum:g} %"
+    return f"♥ holds {hold.label} by {hold.adjust.value}, {bounds}"
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from treadwalk.core.model import Limits, Plan, SessionEvent, SessionSnapshot
+    from treadwalk.core.zones import HeartRateConfig, Zone
     from treadwalk.engine import Session, Settings
 
 log = logging.getLogger(__name__)
@@ -130,9 +131,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-speed must be above 0 km/h, not {args.max_speed:g}.")
     if args.cooldown is not None and not (0 <= args.cooldown <= 1800):
         raise UsageError(f"--cooldown must be from 0 to 1800 seconds, not {args.cooldown:g}.")
+    ceiling = config.heart_rate.ceiling_bpm
     limits = Limits(
         max_speed_kmh=args.max_speed if args.max_speed is not None else config.max_speed_kmh,
         max_incline_pct=args.max_incline if args.max_incline is not None else config.max_incline_pct,
+        ceiling_bpm=float(ceiling) if ceiling is not None else None,
     )
     mqtt = settings_from_args(args)
     voice = _voice_settings(args, config.voice)
@@ -140,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
     profile_path = find_profile(args.profile)
     plan = load_profile(profile_path).to_plan()
     plan, note = check_caps(plan, limits, fit=args.fit_to_caps)  # refused: CapsExceeded, exit 2
+    from treadwalk.core.zones import resolve_plan
+
+    plan = resolve_plan(plan, config.heart_rate)  # a zone without its config: ConfigError, exit 2
     if note:
         print(f"treadwalk: {note}", flush=True)
 
@@ -147,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         auto_start=args.yes,
         cooldown_s=args.cooldown if args.cooldown is not None else config.cooldown_s,
         units=args.units or config.units,
+        hr_zones=_zones_or_none(config.heart_rate),
     )
     composition = _Composition(
         args=args,
@@ -589,3 +596,10 @@ class PlainLines:
                 command = Command(CommandKind.EXTEND)
             if command is not None:
                 self._session.submit(command)
+
+
+def _zones_or_none(hr: HeartRateConfig) -> tuple[Zone, ...]:
+    """The walker's zones to show a reading's zone in, or none when the config cannot draw them."""
+    from treadwalk.core.zones import zones
+
+    return zones(hr) if hr.missing() is None else ()

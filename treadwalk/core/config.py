@@ -28,6 +28,13 @@ Where: ``$TREADWALK_CONFIG``, else ``$XDG_CONFIG_HOME/treadwalk/config.toml``, e
     url = "mqtt://broker.local/treadwalk"
     control = false                  # accept remote commands (--mqtt-control)
     # ca, cert, key = "path"; id = "my-treadmill"; discovery = true
+
+    [heart_rate]                     # zones for `treadwalk zones` and heart-rate segments
+    max_bpm = 180                    # ask for it, never guessed from age
+    rest_bpm = 60
+    lthr_bpm = 160
+    zones = "max"                    # max | hrr (Karvonen) | lthr (Friel)
+    ceiling_bpm = 170                # eased off above it at once (default max_bpm - 10)
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .zones import BPM_MAX, BPM_MIN, HeartRateConfig, ZoneModel
 
 __all__ = ["Config", "config_path", "load_config"]
 
@@ -62,6 +70,8 @@ class Config:
     mqtt: dict[str, Any] = field(default_factory=dict)
     paces: dict[str, Any] = field(default_factory=dict)
     voice: dict[str, Any] = field(default_factory=dict)
+
+    heart_rate: HeartRateConfig = field(default_factory=HeartRateConfig)
     source: Path | None = None
 
 
@@ -95,6 +105,8 @@ def load_config(path: Path | None = None) -> Config:
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{path}: device must be an address or a name in quotes.")
             values[key] = value
+        elif key == "heart_rate":
+            values[key] = _heart_rate(path, value)
         elif key in _TABLES:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [{key}] must be a table.")
@@ -104,7 +116,7 @@ def load_config(path: Path | None = None) -> Config:
                 _check_voice(path, value)
             values[key] = dict(value)
         else:
-            allowed = ", ".join(sorted([*_NUMBERS, "units", "device", *_TABLES]))
+            allowed = ", ".join(sorted([*_NUMBERS, "units", "device", *_TABLES, "heart_rate"]))
             raise ConfigError(f"{path}: unknown setting '{key}'; allowed: {allowed}.")
     return Config(**values)
 
@@ -149,3 +161,44 @@ def _check_voice(path: Path, table: dict[str, Any]) -> None:
             raise ConfigError(
                 f"{path}: unknown setting '{key}' in [voice]; allowed: enabled, rate, volume, voice, beeps_only, say."
             )
+
+
+_HR_KEYS = ("max_bpm", "rest_bpm", "lthr_bpm", "zones", "ceiling_bpm")
+
+
+def _heart_rate(path: Path, table: object) -> HeartRateConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [heart_rate] must be a table.")
+    found: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _HR_KEYS:
+            raise ConfigError(
+                f"{path}: unknown setting '{key}' in [heart_rate]; allowed: {', '.join(_HR_KEYS)}."
+            )
+        if key == "zones":
+            if value not in tuple(ZoneModel):
+                raise ConfigError(
+                    f'{path}: [heart_rate] zones must be "max", "hrr" or "lthr", not {value!r}.'
+                )
+            found[key] = ZoneModel(value)
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not BPM_MIN <= value <= BPM_MAX:
+            raise ConfigError(
+                f"{path}: [heart_rate] {key} must be a whole number of bpm from {BPM_MIN} to {BPM_MAX}, not {value!r}."
+            )
+        found[key] = value
+    rest, top = found.get("rest_bpm"), found.get("max_bpm")
+    if rest is not None and top is not None and rest >= top - 20:
+        raise ConfigError(
+            f"{path}: [heart_rate] rest_bpm {rest} must be well below max_bpm {top}; check both."
+        )
+    lthr = found.get("lthr_bpm")
+    if lthr is not None and top is not None and lthr > top:
+        raise ConfigError(f"{path}: [heart_rate] lthr_bpm {lthr} is above max_bpm {top}; check both.")
+    return HeartRateConfig(
+        max_bpm=top,
+        rest_bpm=rest,
+        lthr_bpm=lthr,
+        zones=found.get("zones", ZoneModel.MAX),
+        ceiling=found.get("ceiling_bpm"),
+    )

@@ -52,6 +52,17 @@ def _segment(seg: Segment, header: str) -> list[str]:
     lines.append(f"incline = {format_number(seg.incline_pct)}")
     if seg.end_incline_pct is not None:
         lines.append(f"end_incline = {format_number(seg.end_incline_pct)}")
+    if seg.hr is not None:
+        lines.append(f"hr = {toml_string(str(seg.hr))}")
+        lines.append(f"adjust = {toml_string(seg.adjust.value)}")
+        if seg.min_speed is not None:
+            lines.append(f"min_speed = {seg.min_speed.toml()}")
+        if seg.max_speed is not None:
+            lines.append(f"max_speed = {seg.max_speed.toml()}")
+        if seg.min_incline_pct is not None:
+            lines.append(f"min_incline = {format_number(seg.min_incline_pct)}")
+        if seg.max_incline_pct is not None:
+            lines.append(f"max_incline = {format_number(seg.max_incline_pct)}")
     if seg.cues:
         lines.append("cues = [")
         lines.extend(f"    {_cue(c)}," for c in seg.cues)

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from treadwalk.core.errors import ProfileError, ProfileProblem
-from treadwalk.core.model import SegmentKind
+from treadwalk.core.model import HrAdjust, SegmentKind
+from treadwalk.core.zones import HrTarget, parse_hr_target
 
 from .model import KINDS, Item, Profile, ProfileCue, Repeat, Segment
 from .quantities import (
@@ -79,7 +80,14 @@ SEGMENT_KEYS = (
     "end_speed",
     "end_incline",
     "cues",
+    "hr",
+    "adjust",
+    "min_speed",
+    "max_speed",
+    "min_incline",
+    "max_incline",
 )
+ADJUSTS = tuple(a.value for a in HrAdjust)
 REPEAT_KEYS = ("name", "repeat", "segment")
 CUE_KEYS = ("at", "at_distance", "text")
 
@@ -284,9 +292,11 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         cue = _parse_cue(raw_cue, (*path, "cues", i), where, distance is not None, length, out)
         if cue is not None:
             cues.append(cue)
+    hr_fields = _parse_hr(raw, path, where, speed, incline, end_speed, end_incline, out)
     if len(out.found) != before or speed is None or (duration is None and distance is None):
         return None
     return Segment(
+        **hr_fields,
         speed=speed,
         duration_s=duration,
         distance=distance,
@@ -297,6 +307,85 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         name=name,
         cues=tuple(cues),
     )
+
+
+def _parse_hr(
+    raw: dict[str, Any],
+    path: Path,
+    where: str,
+    speed: Speed | None,
+    incline: float,
+    end_speed: Speed | None,
+    end_incline: float | None,
+    out: _Problems,
+) -> dict[str, Any]:
+    """``hr``, ``adjust`` and the adjusted axis' bounds: the segment's heart-rate fields."""
+    bound_keys = ("min_speed", "max_speed", "min_incline", "max_incline", "adjust")
+    if "hr" not in raw:
+        for key in bound_keys:
+            if key in raw:
+                out.add(
+                    (*path, key), f'{where}: {key} bounds a segment that holds heart rate; add hr = "zone2"'
+                )
+        return {}
+    target: HrTarget | None = _check(parse_hr_target, raw["hr"], (*path, "hr"), where, out)
+    adjust = raw.get("adjust", "speed")
+    if adjust not in ADJUSTS:
+        out.add((*path, "adjust"), f'{where}: adjust "{adjust}" is not one of {", ".join(ADJUSTS)}')
+        return {}
+    by = HrAdjust(adjust)
+    fields: dict[str, Any] = {"hr": target, "adjust": by}
+    own, other = ("speed", "incline") if by is HrAdjust.SPEED else ("incline", "speed")
+    for key in (f"min_{other}", f"max_{other}"):
+        if key in raw:
+            out.add(
+                (*path, key),
+                f'{where}: {key} bounds a segment held by {other}; this one has adjust = "{adjust}", '
+                f"so bound it with min_{own}/max_{own}",
+            )
+    if (by is HrAdjust.SPEED and end_speed is not None) or (
+        by is HrAdjust.INCLINE and end_incline is not None
+    ):
+        out.add(
+            (*path, f"end_{own}"),
+            f"{where}: a segment that holds heart rate by {own} cannot also ramp its {own}; remove end_{own}",
+        )
+    low = high = None
+    if by is HrAdjust.SPEED:
+        if "min_speed" in raw:
+            low = _check(parse_speed, raw["min_speed"], (*path, "min_speed"), where, out)
+            if low is not None:
+                _check_speed(low, (*path, "min_speed"), where, out)
+                fields["min_speed"] = low
+        if "max_speed" in raw:
+            high = _check(parse_speed, raw["max_speed"], (*path, "max_speed"), where, out)
+            if high is not None:
+                _check_speed(high, (*path, "max_speed"), where, out)
+                fields["max_speed"] = high
+        start = speed.kmh if speed is not None else None
+        lo_v = low.kmh if low is not None else None
+        hi_v = high.kmh if high is not None else None
+        unit = " km/h"
+    else:
+        for key, name in (("min_incline", "min_incline_pct"), ("max_incline", "max_incline_pct")):
+            if key in raw:
+                value = _check(parse_incline, raw[key], (*path, key), where, out)
+                if value is not None:
+                    _check_incline(value, (*path, key), where, out)
+                    fields[name] = value
+        start, lo_v, hi_v, unit = incline, fields.get("min_incline_pct"), fields.get("max_incline_pct"), " %"
+    if start is not None:
+        if lo_v is not None and lo_v > start + 1e-9:
+            out.add(
+                (*path, f"min_{own}"),
+                f"{where}: min_{own} {lo_v:g}{unit} is above the start {start:g}{unit}; the segment starts inside its bounds",
+            )
+        if hi_v is not None and hi_v < start - 1e-9:
+            out.add(
+                (*path, f"max_{own}"),
+                f"{where}: max_{own} {hi_v:g}{unit} is below the start {start:g}{unit}; the segment starts inside its bounds",
+            )
+    return fields
 
 
 def _parse_items(raw: object, path: Path, depth: int, out: _Problems) -> tuple[Item, ...]:

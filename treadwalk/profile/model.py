@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from treadwalk.core.model import Cue, Plan, PlanSegment, SegmentKind
+from treadwalk.core.model import Cue, HrAdjust, HrHold, Plan, PlanSegment, SegmentKind
+from treadwalk.core.zones import HrTarget
 
 from .quantities import Distance, Speed
 
 __all__ = ["KINDS", "Item", "Profile", "ProfileCue", "Repeat", "Segment"]
 
 KINDS = tuple(k.value for k in SegmentKind)
+HR_SPEED_SPAN_KMH = 1.5  # default bounds of a segment held by speed: its start +- this
+HR_INCLINE_SPAN_PCT = 8.0  # ... held by incline: from 0 (or its start if lower) to start + this
 DEFAULT_NAMES = {
     SegmentKind.WARMUP: "Warm-up",
     SegmentKind.WORK: "Walk",
@@ -55,6 +58,34 @@ class Segment:
     kind: SegmentKind = SegmentKind.WORK
     name: str | None = None
     cues: tuple[ProfileCue, ...] = ()
+    # heart rate: the segment holds ``hr`` by moving ``adjust`` from its speed/incline, within bounds
+    hr: HrTarget | None = None
+    adjust: HrAdjust = HrAdjust.SPEED
+    min_speed: Speed | None = None
+    max_speed: Speed | None = None
+    min_incline_pct: float | None = None
+    max_incline_pct: float | None = None
+
+    @property
+    def hr_bounds(self) -> tuple[float, float]:
+        """The adjusted axis' bounds as written, or defaults around the start (km/h or %)."""
+        if self.adjust is HrAdjust.SPEED:
+            start = self.speed.kmh
+            low = self.min_speed.kmh if self.min_speed is not None else max(1.0, start - HR_SPEED_SPAN_KMH)
+            high = self.max_speed.kmh if self.max_speed is not None else start + HR_SPEED_SPAN_KMH
+            return low, high
+        start = self.incline_pct
+        low = self.min_incline_pct if self.min_incline_pct is not None else min(start, 0.0)
+        high = self.max_incline_pct if self.max_incline_pct is not None else start + HR_INCLINE_SPAN_PCT
+        return low, high
+
+    def hr_hold(self) -> HrHold | None:
+        if self.hr is None:
+            return None
+        low, high = self.hr_bounds
+        lo = float(self.hr.low_bpm) if self.hr.low_bpm is not None else None
+        hi = float(self.hr.high_bpm) if self.hr.high_bpm is not None else None
+        return HrHold(self.adjust, low, high, zone=self.hr.zone, low_bpm=lo, high_bpm=hi)
 
     @property
     def title(self) -> str:
@@ -72,6 +103,7 @@ class Segment:
             end_incline_pct=self.end_incline_pct,
             cues=tuple(c.to_cue() for c in self.cues),
             repeat=repeat,
+            hr=self.hr_hold(),
         )
 
 

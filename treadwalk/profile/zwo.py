@@ -315,6 +315,10 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
         )
     if any(s.name for s in plan_segments):
         notes.append("segment names are not kept in a .zwo")
+    if any(s.hr is not None for s in plan_segments):
+        notes.append(
+            "a run .zwo has no heart-rate targets: segments that hold heart rate were written at their start"
+        )
 
     root = ET.Element("workout_file")
     ET.SubElement(root, "author").text = "treadwalk"

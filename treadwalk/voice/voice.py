@@ -209,8 +209,8 @@ class Voice:
                 )
             elif phase == Phase.COOLDOWN.value:
                 self._put(Utterance(event.at, Topic.SEGMENTS, event.message))
-        elif kind.value == "heart_rate":  # the heart-rate controller's moves, once it lands
-            ceiling = bool(data.get("ceiling"))
+        elif kind is EventKind.HEART_RATE:  # the heart-rate controller's moves
+            ceiling = data.get("action") in ("ceiling", "no_reading", "ease_back")
             self._put(Utterance(event.at, Topic.SAFETY if ceiling else Topic.HEART_RATE, event.message))
 
     # ---- the one task ----------------------------------------------------------------------
