@@ -48,6 +48,12 @@ def register(subparsers: Any) -> None:
     )
     where.add_argument("--sim", action="store_true", help="use the virtual treadmill (no hardware)")
     p.add_argument("--hci", metavar="SPEC", help="reach --device through a Bumble HCI transport, e.g. usb:0")
+    p.add_argument(
+        "--hr",
+        metavar="NAME|ADDR|machine|none",
+        help="heart-rate source: a strap's name or address, the treadmill's own reading (machine), or "
+        "none (config hr; default: the treadmill's reading, and with --sim the virtual strap)",
+    )
     p.add_argument("--speedup", type=float, metavar="N", help="with --sim only: run N times faster (N >= 1)")
     p.add_argument("--no-dashboard", action="store_true", help="print one plain line per event instead")
     p.add_argument("--summary-json", metavar="PATH", help="write the session's totals there as JSON")
@@ -114,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
         max_incline_pct=args.max_incline if args.max_incline is not None else config.max_incline_pct,
     )
     mqtt = settings_from_args(args)
+    from treadwalk.cli.heart import choose
+
+    hr = choose(args.hr, config.hr, sim=args.sim)
 
     profile_path = find_profile(args.profile)
     plan = load_profile(profile_path).to_plan()
@@ -137,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         quirks=dict(config.quirks),
         mqtt=mqtt,
     )
+    composition.hr_choice = hr
     return asyncio.run(composition.main())
 
 
@@ -166,6 +176,10 @@ class _Composition:
         self.quirks = quirks
         self.mqtt = mqtt
         self.session: Session | None = None
+        self.hr_choice: Any = None  # treadwalk.cli.heart.HrChoice; None: no heart rate
+        self.heart_rate: Any = None  # the HeartRate source, once built
+        self._radio: Any = None
+        self._belt: Any = None
         self._signals = 0
         self._main_task: asyncio.Task[Any] | None = None
 
@@ -185,6 +199,7 @@ class _Composition:
         loop = asyncio.get_running_loop()
         async with contextlib.AsyncExitStack() as stack:
             treadmill = await self._treadmill(stack, clock)
+            await self._heart_rate(stack, clock, treadmill)
             store = stack.enter_context(SessionStore())
             recorder = Recorder(
                 store,
@@ -252,9 +267,10 @@ class _Composition:
 
             radio = await stack.enter_async_context(VirtualRadio())
             peripheral = await radio.new_device(SIM_NAME)
-            await stack.enter_async_context(VirtualTreadmill(peripheral, clock, name=SIM_NAME))
+            self._belt = await stack.enter_async_context(VirtualTreadmill(peripheral, clock, name=SIM_NAME))
         elif self.args.hci:
             radio = await stack.enter_async_context(_open_hci(self.args.hci))
+        self._radio = radio
         return FtmsTreadmill(
             self.device,
             clock=clock,
@@ -263,6 +279,28 @@ class _Composition:
             quirks=self.quirks or None,
             reconnect_grace_s=self.reconnect_grace_s,
         )
+
+    async def _heart_rate(self, stack: Any, clock: Any, treadmill: Any) -> None:
+        """The HeartRate source (``self.heart_rate``), connected after the treadmill by a task
+        that ``stack`` cancels at the end. TODO(engine): pass ``self.heart_rate`` to the Session
+        (and its observers) once it takes one."""
+        import asyncio
+
+        from treadwalk.cli.heart import hold, open_source
+
+        if self.hr_choice is None:
+            return
+        source = await open_source(
+            stack, self.hr_choice, clock=clock, treadmill=treadmill, radio=self._radio, belt=self._belt
+        )
+        self.heart_rate = source
+        task = asyncio.get_running_loop().create_task(hold(source, treadmill), name="treadwalk.heartrate")
+
+        async def cancel() -> None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        stack.push_async_callback(cancel)
 
     def _display(self, session: Session, saved_to: str) -> Any:
         if self.args.no_dashboard:
