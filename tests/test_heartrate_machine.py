@@ -1,13 +1,20 @@
-"""The treadmill's own heart-rate field through the one rule (MachineHeartRate), and --hr none."""
+"""The treadmill's own heart-rate field through the one rule (MachineHeartRate), on plain states
+and through the real stack to the virtual treadmill, and --hr none."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 
-from treadwalk.core.clock import ManualClock
+import pytest
+
+from treadwalk.core.clock import LoopClock, ManualClock
 from treadwalk.core.heart import HrReason, HrSourceKind
 from treadwalk.core.model import ConnectionState, TreadmillState
 from treadwalk.heartrate import MachineHeartRate, NoHeartRate
+from treadwalk.radio import VirtualRadio
+from treadwalk.sim import VirtualTreadmill
+from treadwalk.treadmill.ftms import FtmsTreadmill
 
 
 @dataclass
@@ -68,3 +75,28 @@ async def test_no_heart_rate() -> None:
     async with NoHeartRate() as hr:
         assert hr.status().reason is HrReason.NO_SOURCE
         assert hr.latest is None and hr.kind is HrSourceKind.NONE
+
+
+@pytest.mark.virtual_time
+async def test_the_treadmills_own_field_over_the_radio() -> None:
+    """FtmsTreadmill -> bleak -> radio -> the virtual treadmill relaying a strap in Treadmill Data."""
+    clock = LoopClock()
+    async with VirtualRadio() as radio:
+        sim = VirtualTreadmill(await radio.new_device("treadwalk-sim"), clock)
+        async with (
+            sim,
+            FtmsTreadmill("treadwalk-sim", clock=clock, radio=radio) as tm,
+            MachineHeartRate(tm, clock) as hr,
+        ):
+            await asyncio.sleep(2)
+            assert hr.status().reason is HrReason.NO_SOURCE  # the field is not sent
+            assert not hr.reports_heart_rate()
+            sim.heart_rate_bpm = 0  # no strap paired: "0 bpm" is no reading, never a number
+            await asyncio.sleep(2)
+            assert hr.status().reading is None
+            sim.heart_rate_bpm = 128
+            await asyncio.sleep(2)
+            assert hr.status().bpm == 128 and hr.reports_heart_rate()
+            sim.heart_rate_bpm = 255
+            await asyncio.sleep(2)
+            assert hr.status().reason is HrReason.INVALID
