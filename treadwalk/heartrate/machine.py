@@ -28,15 +28,8 @@ class _HasState(Protocol):
     def connection(self) -> ConnectionState: ...
 
 
-class MachineHeartRate:
-    """Heart rate from the treadmill's own field. Use inside the treadmill's ``async with``."""
-
-    def __init__(self, treadmill: _HasState, clock: Clock) -> None:
-        self._treadmill = treadmill
-        self._clock = clock
-        self._tracker = HrTracker(HrSourceKind.MACHINE)
-        self._seen_at: float | None = None
-        self._seen_any = False
+class _NothingToConnect:
+    """A source with no link of its own: entering and leaving do nothing."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -48,6 +41,17 @@ class MachineHeartRate:
         tb: TracebackType | None,
     ) -> None:
         return None
+
+
+class MachineHeartRate(_NothingToConnect):
+    """Heart rate from the treadmill's own field. Use inside the treadmill's ``async with``."""
+
+    def __init__(self, treadmill: _HasState, clock: Clock) -> None:
+        self._treadmill = treadmill
+        self._clock = clock
+        self._tracker = HrTracker(HrSourceKind.MACHINE)
+        self._seen_at: float | None = None
+        self._seen_any = False
 
     @property
     def kind(self) -> HrSourceKind:
@@ -93,19 +97,8 @@ class MachineHeartRate:
         return self._tracker.status(self._clock.now())
 
 
-class NoHeartRate:
+class NoHeartRate(_NothingToConnect):
     """No heart-rate source (``--hr none``): always ``no_source``."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     @property
     def kind(self) -> HrSourceKind:
