@@ -42,6 +42,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-dashboard", action="store_true", help="print one plain line per event instead")
     p.add_argument("--yes", action="store_true", help="start without a key press; the countdown still shows")
     p.add_argument("--summary-json", metavar="PATH", help="write the session's totals there as JSON")
+    p.add_argument(
+        "--hr",
+        metavar="NAME|machine|none",
+        help="heart-rate source (default: the virtual strap, whose heart follows the virtual belt)",
+    )
     from treadwalk.cli.run import add_voice_arguments
 
     add_voice_arguments(p)
@@ -65,6 +70,8 @@ def run_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--voice-log", args.voice_log]
     if args.voice_out:
         argv += ["--voice-out", args.voice_out]
+    if getattr(args, "hr", None) is not None:
+        argv += ["--hr", args.hr]
     return argv
 
 

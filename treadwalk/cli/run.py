@@ -52,6 +52,12 @@ def register(subparsers: Any) -> None:
     )
     where.add_argument("--sim", action="store_true", help="use the virtual treadmill (no hardware)")
     p.add_argument("--hci", metavar="SPEC", help="reach --device through a Bumble HCI transport, e.g. usb:0")
+    p.add_argument(
+        "--hr",
+        metavar="NAME|ADDR|machine|none",
+        help="heart-rate source: a strap's name or address, the treadmill's own reading (machine), or "
+        "none (config hr; default: the treadmill's reading, and with --sim the virtual strap)",
+    )
     p.add_argument("--speedup", type=float, metavar="N", help="with --sim only: run N times faster (N >= 1)")
     p.add_argument("--no-dashboard", action="store_true", help="print one plain line per event instead")
     p.add_argument("--summary-json", metavar="PATH", help="write the session's totals there as JSON")
@@ -139,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
     )
     mqtt = settings_from_args(args)
     voice = _voice_settings(args, config.voice)
+    from treadwalk.cli.heart import choose
+
+    hr = choose(args.hr, config.hr, sim=args.sim)
 
     profile_path = find_profile(args.profile)
     plan = load_profile(profile_path).to_plan()
@@ -167,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         mqtt=mqtt,
         voice=voice,
     )
+    composition.hr_choice = hr
     return asyncio.run(composition.main())
 
 
@@ -228,6 +238,10 @@ class _Composition:
         self.voice_settings = voice
         self.voice: Any = None  # the Voice observer, with --voice
         self.session: Session | None = None
+        self.hr_choice: Any = None  # treadwalk.cli.heart.HrChoice; None: no heart rate
+        self.heart_rate: Any = None  # the HeartRate source, once built
+        self._radio: Any = None
+        self._belt: Any = None
         self._signals = 0
         self.display_error: str | None = None
         self.sim: Any = None  # the virtual treadmill, with --sim
@@ -251,6 +265,7 @@ class _Composition:
         loop = asyncio.get_running_loop()
         async with contextlib.AsyncExitStack() as stack:
             treadmill = await self._treadmill(stack, clock)
+            await self._heart_rate(stack, clock, treadmill)
             store = stack.enter_context(SessionStore())
             recorder = Recorder(
                 store,
@@ -396,8 +411,10 @@ class _Composition:
 
             rig = await stack.enter_async_context(virtual_rig(clock, name=SIM_NAME, faults=self.sim_faults))
             radio, self.sim = rig.radio, rig.machine
+            self._belt = self.sim
         elif self.args.hci:
             radio = await stack.enter_async_context(_open_hci(self.args.hci))
+        self._radio = radio
         return FtmsTreadmill(
             self.device,
             clock=clock,
@@ -406,6 +423,28 @@ class _Composition:
             quirks=self.quirks or None,
             reconnect_grace_s=self.reconnect_grace_s,
         )
+
+    async def _heart_rate(self, stack: Any, clock: Any, treadmill: Any) -> None:
+        """The HeartRate source (``self.heart_rate``), connected after the treadmill by a task
+        that ``stack`` cancels at the end. TODO(engine): pass ``self.heart_rate`` to the Session
+        (and its observers) once it takes one."""
+        import asyncio
+
+        from treadwalk.cli.heart import hold, open_source
+
+        if self.hr_choice is None:
+            return
+        source = await open_source(
+            stack, self.hr_choice, clock=clock, treadmill=treadmill, radio=self._radio, belt=self._belt
+        )
+        self.heart_rate = source
+        task = asyncio.get_running_loop().create_task(hold(source, treadmill), name="treadwalk.heartrate")
+
+        async def cancel() -> None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        stack.push_async_callback(cancel)
 
     def _display(self, session: Session, saved_to: str) -> Any:
         if self.args.no_dashboard:

@@ -7,6 +7,8 @@ Where: ``$TREADWALK_CONFIG``, else ``$XDG_CONFIG_HOME/treadwalk/config.toml``, e
 ::
 
     device = "CITYSPORTS-Linker"     # default for `run` without --device
+    hr = "Polar H10 1A2B3C4D"        # heart-rate source for `run`: a strap's name or address,
+                                     # "machine" (the treadmill's own reading) or "none"
     units = "metric"                 # metric | imperial
     max_speed_kmh = 8.0              # the walker's own caps (safety rule 3)
     max_incline_pct = 10.0
@@ -61,6 +63,7 @@ def config_path() -> Path:
 @dataclass(frozen=True, slots=True)
 class Config:
     device: str | None = None
+    hr: str | None = None
     units: str = "metric"
     max_speed_kmh: float | None = None
     max_incline_pct: float | None = None
@@ -107,6 +110,12 @@ def load_config(path: Path | None = None) -> Config:
             values[key] = value
         elif key == "heart_rate":
             values[key] = _heart_rate(path, value)
+        elif key == "hr":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(
+                    f'{path}: hr must be a strap\'s name or address in quotes, "machine" or "none".'
+                )
+            values[key] = value.strip()
         elif key in _TABLES:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [{key}] must be a table.")
@@ -116,7 +125,7 @@ def load_config(path: Path | None = None) -> Config:
                 _check_voice(path, value)
             values[key] = dict(value)
         else:
-            allowed = ", ".join(sorted([*_NUMBERS, "units", "device", *_TABLES, "heart_rate"]))
+            allowed = ", ".join(sorted([*_NUMBERS, "units", "device", "hr", *_TABLES, "heart_rate"]))
             raise ConfigError(f"{path}: unknown setting '{key}'; allowed: {allowed}.")
     return Config(**values)
 
