@@ -41,6 +41,7 @@ THIRD_PARTY = {
     "bleak_retry_connector": {"treadmill"},
     "bumble": {"radio", "sim"},
     "rich": {"dashboard"},
+    "cairosvg": {"dashboard"},
     "aiomqtt": {"telemetry"},
     "paho": {"telemetry"},
 }

@@ -216,15 +216,20 @@ class _Columns:
         return min(w - 1, max(0, int((t - self.t0) / self.span_s * w)))
 
 
-def _bin(samples: Sequence[WalkSample], w: int) -> _Columns:
+def _bin(samples: Sequence[WalkSample], w: int, span_s: float | None = None) -> _Columns:
+    """Each column: the mean of its samples; a column without one holds the last sample before
+    it (a standing belt is not sampled, so a pause is one sample and a gap). ``span_s``: the
+    time the ``w`` columns cover (default: the walk's)."""
     t0 = samples[0].t
-    span = max(samples[-1].t - t0, 1e-9)
+    span = max(samples[-1].t - t0, span_s or 0.0, 1e-9)
     names = ("speed_kmh", "target_speed_kmh", "incline_pct", "target_incline_pct", "heart_rate_bpm")
     sums = [[0.0] * w for _ in names]
     counts = [[0] * w for _ in names]
+    last: list[WalkSample | None] = [None] * w
     paused = [False] * w
     for s in samples:
         c = min(w - 1, int((s.t - t0) / span * w))
+        last[c] = s
         if s.phase == "paused":
             paused[c] = True
         for k, name in enumerate(names):
@@ -232,15 +237,23 @@ def _bin(samples: Sequence[WalkSample], w: int) -> _Columns:
             if v is not None and not (name == "heart_rate_bpm" and v <= 0):
                 sums[k][c] += v
                 counts[k][c] += 1
-    series: list[list[float | None]] = []
-    for k in range(len(names)):
-        out: list[float | None] = []
-        held: float | None = None
-        for c in range(w):
+    series: list[list[float | None]] = [[] for _ in names]
+    held: WalkSample | None = None
+    end = min(w - 1, int((samples[-1].t - t0) / span * w))
+    for c in range(w):
+        if c > end:  # a shorter walk on a shared axis: nothing after its end
+            held = None
+        if last[c] is None and held is not None:
+            paused[c] = held.phase == "paused"
+        for k, name in enumerate(names):
             if counts[k][c]:
-                held = sums[k][c] / counts[k][c]
-            out.append(held)
-        series.append(out)
+                series[k].append(sums[k][c] / counts[k][c])
+            elif held is not None:
+                v = getattr(held, name)
+                series[k].append(None if v is None or (name == "heart_rate_bpm" and v <= 0) else float(v))
+            else:
+                series[k].append(None)
+        held = last[c] or held
     return _Columns(t0, span, series[0], series[1], series[2], series[3], series[4], paused)
 
 
@@ -260,21 +273,24 @@ def _walk_chart(
     labels: Sequence[str],
     laps: frozenset[int],
 ) -> list[Text]:
-    """``rows`` lines: the walk as bars (``color``; above the plan in bold), the plan shaded
+    """``rows`` lines: the walk as bars (``color``; above the plan brighter), the plan shaded
     behind it (``░``), lap boundaries as ``│`` in the empty cells; ``labels`` fill the gutter."""
     w = len(actual)
     a = [_eighths(v, lo, hi, rows) for v in actual]
-    p = [(_eighths(v, lo, hi, rows) + 4) // 8 if plan is not None else 0 for v in (plan or actual)]
-    walk, over = color, f"bold {color}"
+    p8 = [_eighths(v, lo, hi, rows) if plan is not None else 0 for v in (plan or actual)]
+    p = [(x + 4) // 8 for x in p8]
+    walk, over = color, f"bright_{color}"
     lines: list[Text] = []
     for r in range(rows - 1, -1, -1):
         bottom = r * 8
         cells: list[tuple[str, str]] = []
         for c in range(w):
+            # above the plan: the part of the bar over the plan's top, by more than a rounding
+            style = over if plan is not None and a[c] > p8[c] + 2 and bottom + 8 > p8[c] else walk
             if a[c] >= bottom + 8:
-                cells.append(("█", over if plan is not None and r >= p[c] else walk))
+                cells.append(("█", style))
             elif a[c] > bottom:
-                cells.append((SPARK[a[c] - bottom], over if plan is not None and r >= p[c] else walk))
+                cells.append((SPARK[a[c] - bottom], style))
             elif r < p[c]:
                 cells.append(("░", S_PLAN))
             elif c in laps:
@@ -312,6 +328,20 @@ def _axis(cols: _Columns, w: int) -> Text:
     return Text(" " * WALK_GUTTER + "".join(chars).rstrip(), style=S_DIM)
 
 
+def speed_range(samples: Sequence[WalkSample]) -> tuple[float, float] | None:
+    """The speed axis (km/h) of a walk's chart: from just under the slowest speed the plan asked
+    for (walking speeds sit in a narrow band; the belt's ramps and pauses drop below it) to the
+    fastest walked or asked. None without a moving sample."""
+    moving = [v for s in samples for v in (s.speed_kmh, s.target_speed_kmh) if v is not None and v >= 0.5]
+    if not moving:
+        return None
+    planned = [
+        s.target_speed_kmh for s in samples if s.target_speed_kmh is not None and s.target_speed_kmh >= 0.5
+    ]
+    lo = max(0.0, float(int(min(planned or moving))) - 1.0)
+    return lo, max(max(moving), lo + 1.0)
+
+
 def walk_charts(
     samples: Sequence[WalkSample],
     events: Sequence[WalkEvent],
@@ -323,15 +353,18 @@ def walk_charts(
     incline_rows: int = 4,
     heart_rows: int = 4,
     charts: Sequence[str] = ("speed", "incline", "heart"),
+    span_s: float | None = None,
+    speed_range_kmh: tuple[float, float] | None = None,
 ) -> list[Text]:
     """The walk (``samples``, the activity only) drawn over its plan on ``width`` columns of wall
     time: speed (or pace labels), incline, heart rate when recorded; the laps (``lap_starts``:
     wall times) numbered under them, pauses, console changes, skips and the stop marked, then
-    a time axis. Empty when there is nothing to draw."""
+    a time axis. Empty when there is nothing to draw. ``span_s`` and ``speed_range_kmh`` put two
+    walks on the same axes (``history compare``; see ``speed_range``)."""
     w = width - WALK_GUTTER
     if len(samples) < 2 or w < 10:
         return []
-    cols = _bin(samples, w)
+    cols = _bin(samples, w, span_s)
     laps = frozenset(cols.column(t, w) for t in lap_starts[1:])
     lines: list[Text] = []
     imperial = is_imperial(mode)
@@ -342,10 +375,9 @@ def walk_charts(
     if "speed" in charts and speed_rows:
         speed = [unit(v) for v in cols.speed]
         target = [unit(v) for v in cols.target_speed]
-        moving = [v for v in (*speed, *target) if v is not None and v >= 0.5]
-        if moving:
-            lo = max(0.0, float(int(min(moving))) - 1.0)
-            hi = max(max(moving), lo + 1.0)
+        scale = speed_range(samples) if speed_range_kmh is None else speed_range_kmh
+        if scale is not None:
+            lo, hi = (unit(v) or 0.0 for v in scale)
 
             def kmh(v: float) -> float:
                 return v / kmh_to_mph(1.0) if imperial else v
@@ -416,6 +448,7 @@ def walk_legend(width: int) -> Text:
     t = Text()
     for ch, what, style in (
         ("█", "walked", "green"),
+        ("█", "above the plan", "bright_green"),
         ("░", "plan", S_PLAN),
         ("│", "lap", S_DONE),
         (MARK_PAUSE, "pause", MARK_STYLES[MARK_PAUSE]),
