@@ -106,13 +106,13 @@ def run(args: argparse.Namespace) -> int:
 
 def picture(store: Any, session_id: int, fmt: str, width: int) -> bytes:
     """``history show`` of the session, charts included, as SVG (or PNG) bytes."""
-    from treadwalk.cli.history import load_walk, show_lines, walk_title
-    from treadwalk.dashboard.history import png, svg, walk_view
+    from treadwalk.cli.history import load_walk, show_lines
+    from treadwalk.dashboard.history import png, svg
     from treadwalk.recording import NothingToExport
 
     walk = load_walk(store, session_id)
     if not walk.active:
         raise NothingToExport(session_id)
-    view = walk_view(walk_title(walk), walk.active, walk.events, walk.lap_starts, width)
+    view = walk.view(width)
     text = svg([*view, "", *show_lines(walk)], width, title=f"treadwalk · session {session_id}")
     return text.encode("utf-8") if fmt == "svg" else png(text)

@@ -192,6 +192,63 @@ class Walk:
     def lap_starts(self) -> list[float]:
         return [lap.samples[0].t for lap in self.laps]
 
+    def planned(self) -> tuple[list[float | None], list[float | None]]:
+        """What the plan asked at each activity sample (speed, incline): the segment's value at
+        that point of it (by time, or by distance for a distance segment), not the target, which
+        carries the walker's and the console's changes. Outside the plan (the cool-down after a
+        stop or the end): the target."""
+        segments = self.info.plan.get("segments") or []
+        speeds: list[float | None] = []
+        inclines: list[float | None] = []
+        for lap in self.laps:
+            first = lap.samples[0]
+            seg = (
+                segments[lap.segment]
+                if lap.segment is not None and 0 <= lap.segment < len(segments)
+                else None
+            )
+            for s in lap.samples:
+                if seg is None:
+                    speeds.append(s.target_speed_kmh)
+                    inclines.append(s.target_incline_pct)
+                    continue
+                if seg.get("distance_m"):
+                    done = (s.distance_m or 0.0) - (first.distance_m or 0.0)
+                    f = done / float(seg["distance_m"])
+                else:
+                    f = (s.elapsed_s - first.elapsed_s) / max(float(seg.get("duration_s") or 0.0), 1e-9)
+                f = min(max(f, 0.0), 1.0)
+                speeds.append(_along(seg, "speed_kmh", "end_speed_kmh", f))
+                inclines.append(_along(seg, "incline_pct", "end_incline_pct", f))
+        return speeds, inclines
+
+    def view(self, width: int, units: str = "metric", **kwargs: Any) -> list[Any]:
+        """The title, legend and charts of this walk (``dashboard.history.walk_view``)."""
+        from treadwalk.dashboard.history import walk_view
+
+        if not self.active:
+            return []
+        speeds, inclines = self.planned()
+        return walk_view(
+            walk_title(self),
+            self.active,
+            self.events,
+            self.lap_starts,
+            width,
+            mode=units,
+            plan_speed_kmh=speeds,
+            plan_incline_pct=inclines,
+            **kwargs,
+        )
+
+
+def _along(seg: Any, start: str, end: str, f: float) -> float | None:
+    a = seg.get(start)
+    if a is None:
+        return None
+    b = seg.get(end)
+    return float(a) if b is None else float(a) + (float(b) - float(a)) * f
+
 
 def load_walk(store: Any, session_id: int) -> Walk:
     """Read one session; an unknown id is a UsageError."""
@@ -268,10 +325,10 @@ def _show(data_dir: str | None, session_id: int, *, charts: bool = False, units:
     with store:
         walk = load_walk(store, session_id)
     if charts and walk.active:
-        from treadwalk.dashboard.history import print_lines, terminal_width, walk_view
+        from treadwalk.dashboard.history import print_lines, terminal_width
 
         width = terminal_width()
-        view = walk_view(walk_title(walk), walk.active, walk.events, walk.lap_starts, width, mode=units)
+        view = walk.view(width, units)
         if view:
             print_lines([*view, ""], width=width)
     print("\n".join(show_lines(walk)))
@@ -350,27 +407,17 @@ def _compare(data_dir: str | None, first: int, second: int, *, charts: bool, uni
         b = load_walk(store, second)
     if charts:
         from treadwalk.dashboard.chart import speed_range
-        from treadwalk.dashboard.history import print_lines, terminal_width, walk_view
+        from treadwalk.dashboard.history import print_lines, terminal_width
 
         width = terminal_width()
         lines: list[Any] = []
         walks = [w for w in (a, b) if w.active]
         # the same axes for both: the longer walk's time, both walks' speeds
         span = max(w.active[-1].t - w.active[0].t for w in walks) if walks else 0.0
-        ranges = [r for w in walks if (r := speed_range(w.active)) is not None]
+        ranges = [r for w in walks if (r := speed_range(w.active, w.planned()[0])) is not None]
         shared = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
         for walk in walks:
-            lines += walk_view(
-                walk_title(walk),
-                walk.active,
-                walk.events,
-                walk.lap_starts,
-                width,
-                mode=units,
-                charts=("speed",),
-                span_s=span,
-                speed_range_kmh=shared,
-            )
+            lines += walk.view(width, units, charts=("speed",), span_s=span, speed_range_kmh=shared)
             lines.append("")
         if lines:
             print_lines(lines, width=width)

@@ -216,44 +216,57 @@ class _Columns:
         return min(w - 1, max(0, int((t - self.t0) / self.span_s * w)))
 
 
-def _bin(samples: Sequence[WalkSample], w: int, span_s: float | None = None) -> _Columns:
+def _bin(
+    samples: Sequence[WalkSample],
+    w: int,
+    span_s: float | None = None,
+    plan_speed: Sequence[float | None] | None = None,
+    plan_incline: Sequence[float | None] | None = None,
+) -> _Columns:
     """Each column: the mean of its samples; a column without one holds the last sample before
     it (a standing belt is not sampled, so a pause is one sample and a gap). ``span_s``: the
-    time the ``w`` columns cover (default: the walk's)."""
+    time the ``w`` columns cover (default: the walk's). ``plan_*``: what the plan asked at each
+    sample (default: the samples' targets)."""
     t0 = samples[0].t
     span = max(samples[-1].t - t0, span_s or 0.0, 1e-9)
-    names = ("speed_kmh", "target_speed_kmh", "incline_pct", "target_incline_pct", "heart_rate_bpm")
+    values: list[Sequence[float | None]] = [
+        [s.speed_kmh for s in samples],
+        plan_speed if plan_speed is not None else [s.target_speed_kmh for s in samples],
+        [s.incline_pct for s in samples],
+        plan_incline if plan_incline is not None else [s.target_incline_pct for s in samples],
+        [float(s.heart_rate_bpm) if s.heart_rate_bpm else None for s in samples],  # 0: no reading
+    ]
+    names = range(len(values))
     sums = [[0.0] * w for _ in names]
     counts = [[0] * w for _ in names]
-    last: list[WalkSample | None] = [None] * w
+    last: list[int | None] = [None] * w
     paused = [False] * w
-    for s in samples:
+    for i, s in enumerate(samples):
         c = min(w - 1, int((s.t - t0) / span * w))
-        last[c] = s
+        last[c] = i
         if s.phase == "paused":
             paused[c] = True
-        for k, name in enumerate(names):
-            v = getattr(s, name)
-            if v is not None and not (name == "heart_rate_bpm" and v <= 0):
+        for k in names:
+            v = values[k][i]
+            if v is not None:
                 sums[k][c] += v
                 counts[k][c] += 1
     series: list[list[float | None]] = [[] for _ in names]
-    held: WalkSample | None = None
+    held: int | None = None
     end = min(w - 1, int((samples[-1].t - t0) / span * w))
     for c in range(w):
         if c > end:  # a shorter walk on a shared axis: nothing after its end
             held = None
         if last[c] is None and held is not None:
-            paused[c] = held.phase == "paused"
-        for k, name in enumerate(names):
+            paused[c] = samples[held].phase == "paused"
+        for k in names:
             if counts[k][c]:
                 series[k].append(sums[k][c] / counts[k][c])
             elif held is not None:
-                v = getattr(held, name)
-                series[k].append(None if v is None or (name == "heart_rate_bpm" and v <= 0) else float(v))
+                series[k].append(values[k][held])
             else:
                 series[k].append(None)
-        held = last[c] or held
+        held = last[c] if last[c] is not None else held
     return _Columns(t0, span, series[0], series[1], series[2], series[3], series[4], paused)
 
 
@@ -328,16 +341,17 @@ def _axis(cols: _Columns, w: int) -> Text:
     return Text(" " * WALK_GUTTER + "".join(chars).rstrip(), style=S_DIM)
 
 
-def speed_range(samples: Sequence[WalkSample]) -> tuple[float, float] | None:
+def speed_range(
+    samples: Sequence[WalkSample], plan_speed_kmh: Sequence[float | None] | None = None
+) -> tuple[float, float] | None:
     """The speed axis (km/h) of a walk's chart: from just under the slowest speed the plan asked
     for (walking speeds sit in a narrow band; the belt's ramps and pauses drop below it) to the
     fastest walked or asked. None without a moving sample."""
-    moving = [v for s in samples for v in (s.speed_kmh, s.target_speed_kmh) if v is not None and v >= 0.5]
+    plan = plan_speed_kmh if plan_speed_kmh is not None else [s.target_speed_kmh for s in samples]
+    planned = [v for v in plan if v is not None and v >= 0.5]
+    moving = [v for v in (*(s.speed_kmh for s in samples), *planned) if v is not None and v >= 0.5]
     if not moving:
         return None
-    planned = [
-        s.target_speed_kmh for s in samples if s.target_speed_kmh is not None and s.target_speed_kmh >= 0.5
-    ]
     lo = max(0.0, float(int(min(planned or moving))) - 1.0)
     return lo, max(max(moving), lo + 1.0)
 
@@ -355,16 +369,20 @@ def walk_charts(
     charts: Sequence[str] = ("speed", "incline", "heart"),
     span_s: float | None = None,
     speed_range_kmh: tuple[float, float] | None = None,
+    plan_speed_kmh: Sequence[float | None] | None = None,
+    plan_incline_pct: Sequence[float | None] | None = None,
 ) -> list[Text]:
     """The walk (``samples``, the activity only) drawn over its plan on ``width`` columns of wall
     time: speed (or pace labels), incline, heart rate when recorded; the laps (``lap_starts``:
     wall times) numbered under them, pauses, console changes, skips and the stop marked, then
     a time axis. Empty when there is nothing to draw. ``span_s`` and ``speed_range_kmh`` put two
-    walks on the same axes (``history compare``; see ``speed_range``)."""
+    walks on the same axes (``history compare``; see ``speed_range``). ``plan_speed_kmh`` and
+    ``plan_incline_pct``, one per sample: what the plan asked (default: the samples' targets,
+    which carry the walker's and the console's changes)."""
     w = width - WALK_GUTTER
     if len(samples) < 2 or w < 10:
         return []
-    cols = _bin(samples, w, span_s)
+    cols = _bin(samples, w, span_s, plan_speed_kmh, plan_incline_pct)
     laps = frozenset(cols.column(t, w) for t in lap_starts[1:])
     lines: list[Text] = []
     imperial = is_imperial(mode)
@@ -375,7 +393,7 @@ def walk_charts(
     if "speed" in charts and speed_rows:
         speed = [unit(v) for v in cols.speed]
         target = [unit(v) for v in cols.target_speed]
-        scale = speed_range(samples) if speed_range_kmh is None else speed_range_kmh
+        scale = speed_range(samples, plan_speed_kmh) if speed_range_kmh is None else speed_range_kmh
         if scale is not None:
             lo, hi = (unit(v) or 0.0 for v in scale)
 

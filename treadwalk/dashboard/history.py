@@ -44,6 +44,8 @@ def walk_view(
     charts: Sequence[str] = ("speed", "incline", "heart"),
     span_s: float | None = None,
     speed_range_kmh: tuple[float, float] | None = None,
+    plan_speed_kmh: Sequence[float | None] | None = None,
+    plan_incline_pct: Sequence[float | None] | None = None,
 ) -> list[Text]:
     """A title rule, the legend and the charts of one walk (empty if there is nothing to draw)."""
     drawn = walk_charts(
@@ -55,6 +57,8 @@ def walk_view(
         charts=charts,
         span_s=span_s,
         speed_range_kmh=speed_range_kmh,
+        plan_speed_kmh=plan_speed_kmh,
+        plan_incline_pct=plan_incline_pct,
     )
     if not drawn:
         return []
