@@ -365,3 +365,10 @@ def test_a_picture_of_a_walk_never_started_is_refused(
     )
     assert "no samples from a moving belt" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_readme_shows_the_80_column_snapshot() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    snapshot = (SNAPSHOTS / "history_show_80.txt").read_text(encoding="utf-8")
+    block = "\n".join(line.rstrip() for line in snapshot.rstrip("\n").splitlines())
+    assert block in readme, "paste tests/snapshots/history_show_80.txt into README's 'After the walk'"

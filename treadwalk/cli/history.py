@@ -180,13 +180,14 @@ class Walk:
     """One recorded session read back: its info, samples, events and laps."""
 
     def __init__(self, info: Any, samples: list[Any], events: list[Any]) -> None:
-        from treadwalk.recording.laps import activity_samples, laps
+        from treadwalk.recording.laps import activity_samples, laps, totals
 
         self.info = info
         self.samples = samples
         self.events = events
         self.active = activity_samples(samples)
         self.laps = laps(samples, info.plan) if self.active else []
+        self.totals = totals(self.active) if self.active else None
 
     @property
     def lap_starts(self) -> list[float]:
@@ -201,25 +202,30 @@ class Walk:
         speeds: list[float | None] = []
         inclines: list[float | None] = []
         for lap in self.laps:
-            first = lap.samples[0]
+            run = lap.samples
             seg = (
                 segments[lap.segment]
                 if lap.segment is not None and 0 <= lap.segment < len(segments)
                 else None
             )
-            for s in lap.samples:
-                if seg is None:
-                    speeds.append(s.target_speed_kmh)
-                    inclines.append(s.target_incline_pct)
+            if seg is None:
+                speeds += [s.target_speed_kmh for s in run]
+                inclines += [s.target_incline_pct for s in run]
+                continue
+            fractions: list[float] | None = None
+            for out, start, end in (
+                (speeds, "speed_kmh", "end_speed_kmh"),
+                (inclines, "incline_pct", "end_incline_pct"),
+            ):
+                a = seg.get(start)
+                b = seg.get(end)
+                if a is None or b is None:  # no ramp: one value for the whole lap (the common case)
+                    out += [None if a is None else float(a)] * len(run)
                     continue
-                if seg.get("distance_m"):
-                    done = (s.distance_m or 0.0) - (first.distance_m or 0.0)
-                    f = done / float(seg["distance_m"])
-                else:
-                    f = (s.elapsed_s - first.elapsed_s) / max(float(seg.get("duration_s") or 0.0), 1e-9)
-                f = min(max(f, 0.0), 1.0)
-                speeds.append(_along(seg, "speed_kmh", "end_speed_kmh", f))
-                inclines.append(_along(seg, "incline_pct", "end_incline_pct", f))
+                if fractions is None:
+                    fractions = _fractions(seg, run)
+                a, b = float(a), float(b)
+                out += [a + (b - a) * f for f in fractions]
         return speeds, inclines
 
     def view(self, width: int, units: str = "metric", **kwargs: Any) -> list[Any]:
@@ -242,12 +248,17 @@ class Walk:
         )
 
 
-def _along(seg: Any, start: str, end: str, f: float) -> float | None:
-    a = seg.get(start)
-    if a is None:
-        return None
-    b = seg.get(end)
-    return float(a) if b is None else float(a) + (float(b) - float(a)) * f
+def _fractions(seg: Any, run: Any) -> list[float]:
+    """How far into its segment each sample of a lap is, 0..1: by distance for a distance
+    segment, by moving time otherwise."""
+    first = run[0]
+    if seg.get("distance_m"):
+        d0, length = first.distance_m or 0.0, float(seg["distance_m"])
+        raw = [((s.distance_m or d0) - d0) / length for s in run]
+    else:
+        t0, length = first.elapsed_s, max(float(seg.get("duration_s") or 0.0), 1e-9)
+        raw = [(s.elapsed_s - t0) / length for s in run]
+    return [min(max(f, 0.0), 1.0) for f in raw]
 
 
 def load_walk(store: Any, session_id: int) -> Walk:
@@ -267,10 +278,8 @@ def walk_title(walk: Walk) -> str:
 
     info = walk.info
     title = f"Session {info.id} · {info.profile} · {_local(info.started)}"
-    if walk.active:
-        from treadwalk.recording.laps import totals
-
-        t = totals(walk.active)
+    if walk.totals is not None:
+        t = walk.totals
         title += f" · {format_duration(t.timer_s)} · {t.distance_m / 1000:.2f} km"
     return title
 
@@ -278,7 +287,6 @@ def walk_title(walk: Walk) -> str:
 def show_lines(walk: Walk) -> list[str]:
     """The tables of ``history show``: the session's facts, its laps and its events."""
     from treadwalk.core.units import format_duration
-    from treadwalk.recording.laps import totals
 
     info, active, out = walk.info, walk.active, []
     out.append(f"Session {info.id}: {info.profile}")
@@ -290,8 +298,8 @@ def show_lines(walk: Walk) -> list[str]:
         out.append(f"  ended       {_local(info.ended)}")
     elif info.last_t is not None:
         out.append(f"  last record {_local(info.last_t)}")
-    if active:
-        t = totals(active)
+    if walk.totals is not None:
+        t = walk.totals
         out.append(f"  moving time {format_duration(t.timer_s)} (elapsed {format_duration(t.elapsed_s)})")
         out.append(f"  distance    {t.distance_m / 1000:.2f} km, ascent {t.ascent_m:.0f} m")
         if t.avg_speed_kmh is not None:
@@ -339,7 +347,6 @@ def compare_lines(a: Walk, b: Walk, units: str = "metric") -> list[str]:
     """``history compare``'s tables: the two walks' totals, then lap by lap (by position)."""
     from treadwalk.core.units import format_duration
     from treadwalk.dashboard.format import is_imperial, speed_text
-    from treadwalk.recording.laps import totals
 
     imperial = is_imperial(units)
 
@@ -361,8 +368,7 @@ def compare_lines(a: Walk, b: Walk, units: str = "metric") -> list[str]:
         out.append(
             f"  The profiles differ ('{a.info.profile}' and '{b.info.profile}'): laps are compared by position."
         )
-    ta = totals(a.active) if a.active else None
-    tb = totals(b.active) if b.active else None
+    ta, tb = a.totals, b.totals
     rows: list[tuple[str, ...]] = [("", f"#{a.info.id}", f"#{b.info.id}")]
     rows.append(("time", *(format_duration(t.timer_s) if t else "-" for t in (ta, tb))))
     rows.append(("distance", *(dist(t.distance_m) if t else "-" for t in (ta, tb))))

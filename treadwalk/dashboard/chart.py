@@ -237,20 +237,22 @@ def _bin(
         [float(s.heart_rate_bpm) if s.heart_rate_bpm else None for s in samples],  # 0: no reading
     ]
     names = range(len(values))
+    scale = w / span
+    columns = [min(w - 1, int((s.t - t0) * scale)) for s in samples]
     sums = [[0.0] * w for _ in names]
     counts = [[0] * w for _ in names]
     last: list[int | None] = [None] * w
     paused = [False] * w
-    for i, s in enumerate(samples):
-        c = min(w - 1, int((s.t - t0) / span * w))
+    for i, (c, s) in enumerate(zip(columns, samples, strict=True)):
         last[c] = i
         if s.phase == "paused":
             paused[c] = True
-        for k in names:
-            v = values[k][i]
+    for k in names:
+        total, count = sums[k], counts[k]
+        for c, v in zip(columns, values[k], strict=True):
             if v is not None:
-                sums[k][c] += v
-                counts[k][c] += 1
+                total[c] += v
+                count[c] += 1
     series: list[list[float | None]] = [[] for _ in names]
     held: int | None = None
     end = min(w - 1, int((samples[-1].t - t0) / span * w))
