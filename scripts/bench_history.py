@@ -76,6 +76,18 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
     return out
 
 
+def interleaved(
+    a: Callable[[], object], b: Callable[[], object], runs: int
+) -> tuple[list[float], list[float]]:
+    """Time ``a`` and ``b`` in turns, so a change in the machine's load hits both alike."""
+    ta: list[float] = []
+    tb: list[float] = []
+    for _ in range(runs):
+        ta += timed(a, 1)
+        tb += timed(b, 1)
+    return ta, tb
+
+
 def main_quiet(argv: list[str]) -> None:
     with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
         assert main(argv) == 0
@@ -95,11 +107,12 @@ def run() -> None:
         base = ["history", "show", str(sid), "--data-dir", str(folder)]
         main_quiet(base)  # warm: imports, page cache
         main_quiet([*base, "--charts"])
-        print("in process (main(), stdout to /dev/null):")
-        print(f"  without charts (today)   {fmt_ms(timed(lambda: main_quiet(base), args.runs))}")
-        print(
-            f"  with charts              {fmt_ms(timed(lambda: main_quiet([*base, '--charts']), args.runs))}"
+        print("in process (main(), stdout to /dev/null; the two in turns):")
+        plain, charts = interleaved(
+            lambda: main_quiet(base), lambda: main_quiet([*base, "--charts"]), args.runs
         )
+        print(f"  without charts (today)   {fmt_ms(plain)}")
+        print(f"  with charts              {fmt_ms(charts)}")
 
         with SessionStore(folder) as store:
             read = timed(lambda: load_walk(store, sid), args.runs)
@@ -130,9 +143,10 @@ def run() -> None:
             subprocess.run([*cmd, *extra], stdout=subprocess.DEVNULL, check=True, env=env)
 
         runs = max(5, args.runs // 2)
-        print("\nas a process (python -m treadwalk history show, start-up included):")
-        print(f"  without charts (today)   {fmt_ms(timed(lambda: proc([]), runs))}")
-        print(f"  with charts              {fmt_ms(timed(lambda: proc(['--charts']), runs))}")
+        print("\nas a process (python -m treadwalk history show, start-up included; in turns):")
+        plain, charts = interleaved(lambda: proc([]), lambda: proc(["--charts"]), runs)
+        print(f"  without charts (today)   {fmt_ms(plain)}")
+        print(f"  with charts              {fmt_ms(charts)}")
         t0 = time.perf_counter()
         for _ in range(runs):
             subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
