@@ -256,7 +256,7 @@ def test_compare_two_walks_lap_by_lap(
     assert set(rows) >= {"Warm-up", "Brisk", "Hill", "Steady", "Easy", "cool-down"}
     assert rows["Hill"].split()[2:4] == ["0:20", "1:00"]  # skipped in the first walk
     assert rows["cool-down"].split()[2] == "-"  # the first ended on the console: no cool-down
-    for time_a in ("time", "distance", "average", "heart rate"):
+    for time_a in ("time", "distance", "average pace", "heart rate"):
         assert any(x.strip().startswith(time_a) for x in tables.splitlines())
 
 

@@ -350,8 +350,8 @@ def compare_lines(a: Walk, b: Walk, units: str = "metric") -> list[str]:
 
     imperial = is_imperial(units)
 
-    def pace(kmh: float | None) -> str:
-        return speed_text(kmh, units) if kmh is not None else "-"
+    def pace(kmh: float | None) -> str:  # a runner compares paces: min/km (or min/mi)
+        return speed_text(kmh, "pace_imperial" if imperial else "pace") if kmh is not None else "-"
 
     def dist(m: float) -> str:
         return f"{m / 1609.344:.2f} mi" if imperial else f"{m / 1000:.2f} km"
@@ -372,14 +372,14 @@ def compare_lines(a: Walk, b: Walk, units: str = "metric") -> list[str]:
     rows: list[tuple[str, ...]] = [("", f"#{a.info.id}", f"#{b.info.id}")]
     rows.append(("time", *(format_duration(t.timer_s) if t else "-" for t in (ta, tb))))
     rows.append(("distance", *(dist(t.distance_m) if t else "-" for t in (ta, tb))))
-    rows.append(("average", *(pace(t.avg_speed_kmh) if t else "-" for t in (ta, tb))))
+    rows.append(("average pace", *(pace(t.avg_speed_kmh) if t else "-" for t in (ta, tb))))
     rows.append(("heart rate", *(hr(t.avg_heart_rate_bpm) if t else "-" for t in (ta, tb))))
     rows.append(("status", _status(a.info), _status(b.info)))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     out.append("Laps:")
-    header = ("lap", "name", f"time #{a.info.id}", f"time #{b.info.id}", f"average #{a.info.id}",
-              f"average #{b.info.id}", f"HR #{a.info.id}", f"HR #{b.info.id}")  # fmt: skip
+    header = ("lap", "name", f"time #{a.info.id}", f"time #{b.info.id}", f"pace #{a.info.id}",
+              f"pace #{b.info.id}", f"HR #{a.info.id}", f"HR #{b.info.id}")  # fmt: skip
     lap_rows: list[tuple[str, ...]] = [header]
     for i in range(max(len(a.laps), len(b.laps))):
         la = a.laps[i] if i < len(a.laps) else None
