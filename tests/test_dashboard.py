@@ -38,7 +38,8 @@ from treadwalk.dashboard import (
     render_summary,
 )
 from treadwalk.dashboard.bigtext import big_rows, read_big
-from treadwalk.dashboard.view import _timeline, help_line
+from treadwalk.dashboard.chart import plan_timeline
+from treadwalk.dashboard.view import help_line
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = ROOT / "docs" / "dashboard.svg"
@@ -212,7 +213,7 @@ def test_the_marker_sits_where_the_walker_is_and_done_columns_are_shaded() -> No
     total = PLAN.duration_s
     assert done == int(position / total * chart_width)
     assert set(marker[8 : 8 + done]) == {"━"}
-    rows = _timeline(RUNNING, 80, 1, 1, axis=False)
+    rows = plan_timeline(RUNNING, 80, 1, 1, axis=False)
     styles = [span.style for span in rows[0].spans]
     assert styles[0] == "grey42"  # walked: shaded
     assert "bold green" in styles  # the current segment stands out

@@ -52,6 +52,7 @@ THIRD_PARTY = {
     "bleak_retry_connector": {"treadmill", "heartrate"},
     "bumble": {"radio", "sim"},
     "rich": {"dashboard"},
+    "cairosvg": {"dashboard"},
     "aiomqtt": {"telemetry"},
     "paho": {"telemetry"},
 }
