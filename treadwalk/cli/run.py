@@ -282,6 +282,7 @@ class _Composition:
                 observers=[recorder],
                 settings=self.settings,
                 session_id=recorder.session_id,
+                heart_rate=self.heart_rate,
             )
             self.session = session
             display = self._display(session, str(store.path))
@@ -303,6 +304,8 @@ class _Composition:
                     tg.create_task(self._supervise(display, session), name="display")
                     if self.voice is not None:
                         tg.create_task(self._speak(self.voice), name="voice")
+                    if self.heart_rate is not None:
+                        tg.create_task(self._hold_heart_rate(treadmill, walk), name="heart-rate")
                 final = walk.result()
             except BaseExceptionGroup as group:
                 raise _first(group) from None
@@ -425,26 +428,31 @@ class _Composition:
         )
 
     async def _heart_rate(self, stack: Any, clock: Any, treadmill: Any) -> None:
-        """The HeartRate source (``self.heart_rate``), connected after the treadmill by a task
-        that ``stack`` cancels at the end. TODO(engine): pass ``self.heart_rate`` to the Session
-        (and its observers) once it takes one."""
-        import asyncio
-
-        from treadwalk.cli.heart import hold, open_source
+        """The HeartRate source (``self.heart_rate``) the Session reads; a strap is connected by
+        ``_hold_heart_rate`` in the session's TaskGroup, after the treadmill."""
+        from treadwalk.cli.heart import open_source
 
         if self.hr_choice is None:
             return
-        source = await open_source(
+        self.heart_rate = await open_source(
             stack, self.hr_choice, clock=clock, treadmill=treadmill, radio=self._radio, belt=self._belt
         )
-        self.heart_rate = source
-        task = asyncio.get_running_loop().create_task(hold(source, treadmill), name="treadwalk.heartrate")
 
-        async def cancel() -> None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    async def _hold_heart_rate(self, treadmill: Any, walk: asyncio.Task[Any]) -> None:
+        """Keep the strap connected (it reconnects by itself, never touching the belt) until the
+        walk ends. A source that fails is logged and the walk goes on without heart rate."""
+        import asyncio
 
-        stack.push_async_callback(cancel)
+        from treadwalk.cli.heart import hold
+
+        holder = asyncio.ensure_future(hold(self.heart_rate, treadmill))
+        try:
+            await asyncio.wait([holder, walk], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            holder.cancel()
+            results = await asyncio.gather(holder, return_exceptions=True)
+        if isinstance(results[0], Exception):
+            log.warning("heart rate stopped (%s); the walk went on without it", results[0])
 
     def _display(self, session: Session, saved_to: str) -> Any:
         if self.args.no_dashboard:

@@ -454,11 +454,26 @@ class SessionSnapshot:
     # heart rate: the latest fresh reading (None: no reading), its zone (0..5, when zones are known),
     # and on a segment that holds heart rate its range, the axis it moves and what the loop does
     hr_bpm: float | None = None
+    hr_reason: str | None = None  # a source is there but has no reading: why (no_contact, stale, ...)
+    hr_battery_pct: int | None = None
     hr_zone: int | None = None
     hr_low_bpm: float | None = None
     hr_high_bpm: float | None = None
     hr_adjust: str | None = None  # "speed" | "incline": the axis on auto
     hr_action: str | None = None  # an engine.heart.HrAction value: raise, lower, ceiling, ...
+
+    @property
+    def heart_rate_bpm(self) -> int | None:
+        """The heart rate to show, record and publish: the engine's fresh reading from its
+        source; with a source but no reading, None (safety rule 6: never a stale or a made-up
+        number); with no source at all, the treadmill's own field when it is a real value
+        (30-230 bpm: never its 0 or 255)."""
+        if self.hr_bpm is not None:
+            return round(self.hr_bpm)
+        if self.hr_reason is not None:
+            return None
+        m = self.machine.heart_rate_bpm
+        return m if m is not None and 30 <= m <= 230 else None
 
     @property
     def segment(self) -> PlanSegment | None:

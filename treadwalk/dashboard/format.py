@@ -191,3 +191,59 @@ def labelled(label: str, value: str, style: str = S_TIME) -> Text:
     t = Text(f"{label} ", style=S_LABEL)
     t.append(value, style=style)
     return t
+
+
+# ---- heart rate -------------------------------------------------------------------------------
+
+ZONE_STYLES = {1: "bold grey70", 2: "bold blue", 3: "bold green", 4: "bold yellow", 5: "bold red"}
+_REASONS = {
+    "no_contact": "no skin contact",
+    "zero": "strap sends 0",
+    "invalid": "strap sends 255",
+    "out_of_range": "implausible value",
+    "stale": "no new reading",
+    "no_source": "",
+}
+_ACTIONS = {
+    "raise": "raising",
+    "lower": "lowering",
+    "ceiling": "easing off: above your ceiling",
+    "no_reading": "holding: no reading",
+    "ease_back": "easing back: no reading",
+    "at_limit": "at its limit",
+}
+
+
+def heart_item(snap: SessionSnapshot) -> Text | None:
+    """``♥ 128 bpm Z2`` in the zone's colour; ``♥ -- no skin contact`` when the source has no
+    reading; on a segment that holds heart rate, its range and what the controller does."""
+    bpm = snap.heart_rate_bpm
+    if bpm is None and not _REASONS.get(snap.hr_reason or "no_source") and snap.hr_low_bpm is None:
+        return None
+    t = Text("♥ ", style="bold red")
+    if bpm is None:
+        t.append("--", style=S_WARN)
+        why = _REASONS.get(snap.hr_reason or "", "")
+        if why:
+            t.append(f" {why}", style=S_WARN)
+    else:
+        zone = snap.hr_zone
+        style = ZONE_STYLES.get(zone or 0, "bold red")
+        t.append(f"{bpm} bpm", style=style)
+        if zone:
+            t.append(f" Z{zone}", style=style)
+    if snap.hr_low_bpm is not None and snap.hr_high_bpm is not None:
+        t.append(f" · holding {snap.hr_low_bpm:.0f}–{snap.hr_high_bpm:.0f}", style=S_LABEL)
+        if snap.hr_adjust:
+            t.append(f" · {snap.hr_adjust} auto", style=S_LABEL)
+    if snap.hr_action in _ACTIONS:
+        t.append(f" ({_ACTIONS[snap.hr_action]})", style=S_WARN if snap.hr_action != "raise" else S_LABEL)
+    if snap.hr_battery_pct is not None and snap.hr_battery_pct <= 15:
+        t.append(f" · strap battery {snap.hr_battery_pct} %", style=S_WARN)
+    return t
+
+
+def heart_line(snap: SessionSnapshot) -> str:
+    """The same, as plain text (status lines without a terminal)."""
+    item = heart_item(snap)
+    return item.plain if item is not None else ""

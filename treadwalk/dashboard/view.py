@@ -45,6 +45,8 @@ from .format import (
     ascent_text,
     distance_text,
     fit,
+    heart_item,
+    heart_line,
     hstack,
     incline_value,
     is_imperial,
@@ -310,8 +312,9 @@ def _stats(snap: SessionSnapshot, mode: str, width: int, max_lines: int) -> list
     items.append(labelled("ascent", ascent_text(snap.ascent_m, imperial)))
     if snap.energy_kcal is not None:
         items.append(labelled("energy", f"{snap.energy_kcal:.0f} kcal"))
-    if m.heart_rate_bpm is not None:
-        items.append(labelled("♥", f"{m.heart_rate_bpm} bpm", "bold red"))
+    heart = heart_item(snap)
+    if heart is not None:
+        items.append(heart)
     if m.steps is not None:
         items.append(labelled("steps", f"{m.steps:,}"))
     return pack(items, width, max_lines)
@@ -640,8 +643,9 @@ def plain_status_line(snap: SessionSnapshot, units: str | None = None) -> str:
     parts.append(f"{ascent_text(snap.ascent_m, imperial)} up")
     if snap.segment_remaining_s is not None:
         parts.append(f"segment {format_duration(snap.segment_remaining_s)} left")
-    if m.heart_rate_bpm is not None:
-        parts.append(f"{m.heart_rate_bpm} bpm")
+    heart = heart_line(snap)
+    if heart:
+        parts.append(heart)
     parts.append(snap.connection.value)
     if snap.clamped:
         parts.append(f"capped: {snap.clamped}")

@@ -187,6 +187,8 @@ class HeartReading:
 
     bpm: float | None
     at: float
+    reason: str | None = None  # why there is no reading (a core.heart.HrReason value)
+    battery_pct: int | None = None  # the strap's battery, when it reports one
 
 
 @dataclass(frozen=True, slots=True)
@@ -1405,8 +1407,14 @@ def _hr_console(s: EngineState, now: float) -> EngineState:
 def _hr_view(s: EngineState, now: float) -> dict[str, Any]:
     bpm = _fresh_bpm(s, now)
     hold = _hr_hold(s)
+    h = s.heart
+    reason = None
+    if h is not None and bpm is None:
+        reason = h.reason or ("stale" if h.bpm is not None else None)
     return {
         "hr_bpm": bpm,
+        "hr_reason": reason,
+        "hr_battery_pct": h.battery_pct if h is not None else None,
         "hr_zone": zone_of(bpm, s.settings.hr_zones),
         "hr_low_bpm": hold.low_bpm if hold is not None else None,
         "hr_high_bpm": hold.high_bpm if hold is not None else None,

@@ -123,7 +123,7 @@ class Recorder:
             incline_pct=machine.incline_pct,
             distance_m=snapshot.distance_m,
             energy_kcal=snapshot.energy_kcal if snapshot.energy_kcal is not None else machine.energy_kcal,
-            heart_rate_bpm=machine.heart_rate_bpm,
+            heart_rate_bpm=snapshot.heart_rate_bpm,  # real readings only: never 0 or 255
             steps=machine.steps,
             segment=snapshot.segment_index,
             target_speed_kmh=snapshot.target_speed_kmh,
