@@ -3,7 +3,8 @@ Stdlib and ``treadwalk.core`` only.
 
 - ``load_profile(path)`` reads ``.toml`` (the native format), ``.zwo`` (Zwift run workouts)
   and ``.xml`` (QDomyos-Zwift programs), chosen by extension.
-- ``find_profile(name_or_path)``: a built-in by file stem (``treadwalk/profile/library``),
+- ``find_profile(name_or_path)``: a built-in by file stem (the top-level ``profiles/`` of a
+  checkout, shipped inside the wheel as ``treadwalk/_profiles``),
   then the user's folder (``$TREADWALK_PROFILES``, else ``$XDG_CONFIG_HOME/treadwalk/profiles``,
   else ``~/.config/treadwalk/profiles``) by stem, then a path.
 - ``convert(src, dst)`` picks both formats by extension and writes through a temporary file
@@ -39,7 +40,17 @@ __all__ = [
     "write_atomic",
 ]
 
-LIBRARY = Path(__file__).resolve().parent / "library"
+
+def _library() -> Path:
+    """The built-in library: ``treadwalk/_profiles`` inside an installed wheel (setup.py copies
+    the top-level ``profiles/`` there), else ``profiles/`` next to ``treadwalk/`` in a checkout
+    (and an editable install, which runs from the checkout)."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "_profiles"
+    return installed if installed.is_dir() else package.parent / "profiles"
+
+
+LIBRARY = _library()
 FORMATS = {".toml": "treadwalk TOML", ".zwo": "Zwift run workout", ".xml": "QDomyos-Zwift program"}
 _LIST_HINT = "run 'treadwalk profiles list' to see the profiles there are"
 
