@@ -131,6 +131,9 @@ def _item_lines(items: tuple[Item, ...], prefix: str, units: str) -> list[str]:
             else format_distance(seg.distance_m or 0.0, units)
         )
         speed = format_speed(seg.speed_kmh, units)
+        if item.speed_range is not None:
+            low, high = (format_speed(x.kmh, units) for x in item.speed_range)
+            speed = f"{speed} ({low.split()[0]}-{high})"
         if seg.end_speed_kmh is not None:
             speed = f"{format_speed(seg.speed_kmh, units)} → {format_speed(seg.end_speed_kmh, units)}"
         incline = f"{seg.incline_pct:g} %"
@@ -145,6 +148,7 @@ def _item_lines(items: tuple[Item, ...], prefix: str, units: str) -> list[str]:
 
 def _show(args: argparse.Namespace) -> int:
     import shutil
+    import sys
     import textwrap
 
     from treadwalk.core.units import format_duration
@@ -156,6 +160,8 @@ def _show(args: argparse.Namespace) -> int:
     plan = profile.to_plan()
     units = args.units or profile.units or "metric"
     width = max(20, min(args.width, shutil.get_terminal_size((80, 24)).columns - 14))
+    for note in profile.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{profile.name}  ({path})")
     print(f"{profile.intent} · {', '.join(profile.tags) or 'no tags'}")
     if profile.description:
@@ -200,6 +206,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{name}: {exc}", file=sys.stderr)
             continue
         plan = profile.to_plan()
+        for note in profile.notes:
+            print(f"note: {path}: {note}", file=sys.stderr)
         print(
             f"ok: {path} ({profile.name}, {format_duration(plan.duration_s)}, {len(plan.segments)} segments)"
         )

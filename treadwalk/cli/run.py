@@ -116,7 +116,10 @@ def run(args: argparse.Namespace) -> int:
     mqtt = settings_from_args(args)
 
     profile_path = find_profile(args.profile)
-    plan = load_profile(profile_path).to_plan()
+    loaded = load_profile(profile_path)
+    for import_note in loaded.notes:  # what an importer decided (a FIT open target, ...)
+        print(f"treadwalk: {import_note}", flush=True)
+    plan = loaded.to_plan()
     plan, note = check_caps(plan, limits, fit=args.fit_to_caps)  # refused: CapsExceeded, exit 2
     if note:
         print(f"treadwalk: {note}", flush=True)

@@ -79,6 +79,7 @@ SEGMENT_KEYS = (
     "end_speed",
     "end_incline",
     "cues",
+    "speed_range",
 )
 REPEAT_KEYS = ("name", "repeat", "segment")
 CUE_KEYS = ("at", "at_distance", "text")
@@ -263,6 +264,22 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         end_speed = _check(parse_speed, raw["end_speed"], (*path, "end_speed"), where, out)
         if end_speed is not None:
             _check_speed(end_speed, (*path, "end_speed"), where, out)
+    speed_range: tuple[Speed, Speed] | None = None
+    if "speed_range" in raw:
+        rng = raw["speed_range"]
+        if not isinstance(rng, list) or len(rng) != 2:
+            out.add((*path, "speed_range"), f"{where}: speed_range is two speeds: speed_range = [4.8, 5.2]")
+        else:
+            low = _check(parse_speed, rng[0], (*path, "speed_range"), where, out)
+            high = _check(parse_speed, rng[1], (*path, "speed_range"), where, out)
+            if low is not None and high is not None:
+                if low.kmh > high.kmh:
+                    out.add(
+                        (*path, "speed_range"),
+                        f"{where}: speed_range goes from the lower speed to the higher",
+                    )
+                else:
+                    speed_range = (low, high)
     incline = 0.0
     end_incline = None
     if "incline" in raw:
@@ -296,6 +313,7 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         kind=SegmentKind(kind),
         name=name,
         cues=tuple(cues),
+        speed_range=speed_range,
     )
 
 

@@ -55,6 +55,8 @@ class Segment:
     kind: SegmentKind = SegmentKind.WORK
     name: str | None = None
     cues: tuple[ProfileCue, ...] = ()
+    # the range a FIT workout gave (its middle is ``speed``), kept for display
+    speed_range: tuple[Speed, Speed] | None = None
 
     @property
     def title(self) -> str:
@@ -96,6 +98,8 @@ class Profile:
     tags: tuple[str, ...] = ()
     units: str | None = None  # display preference: metric | imperial | pace
     source: str | None = field(default=None, compare=False)
+    # what an importer had to decide for the walker (said once when the profile is used)
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def segments(self) -> Iterator[tuple[Segment, str | None]]:
         """Every segment in playing order with its repeat label ("2/4", innermost repeat)."""
