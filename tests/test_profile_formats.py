@@ -96,9 +96,9 @@ def test_paces_come_from_the_environment_and_bad_specs_are_usage_errors() -> Non
     ("text", "expected"),
     [
         (ZWO.replace("run</sportType>", "bike</sportType>"), 'sportType is "bike"'),
-        (
-            ZWO.replace('<SteadyState Duration="600" Power="0.55"/>', '<FreeRide Duration="600"/>'),
-            "has no target speed",
+        (  # a FreeRide plays as an open segment at the speed before it; first, it has none
+            ZWO.replace('<Warmup Duration="300"', '<FreeRide Duration="600"/><Warmup Duration="300"'),
+            "has no target speed and no step before it",
         ),
         (ZWO.replace('Power="0.55"', 'Power="3.5"'), "above what treadmills do"),
         (ZWO.replace('Power="0.55"', 'Power="lots"'), "is not a number"),

@@ -126,7 +126,9 @@ def _item_lines(items: tuple[Item, ...], prefix: str, units: str) -> list[str]:
             continue
         seg = item.to_plan_segment()
         length = (
-            format_duration(seg.duration_s)
+            "until n"
+            if seg.open
+            else format_duration(seg.duration_s)
             if seg.duration_s is not None
             else format_distance(seg.distance_m or 0.0, units)
         )
@@ -151,6 +153,7 @@ def _show(args: argparse.Namespace) -> int:
     import sys
     import textwrap
 
+    from treadwalk.core.model import OPEN_ESTIMATE_S
     from treadwalk.core.units import format_duration
     from treadwalk.profile import find_profile, load_profile
     from treadwalk.profile.summary import chart, energy_kcal, format_distance
@@ -180,6 +183,8 @@ def _show(args: argparse.Namespace) -> int:
         f"ascent {ascent} · about {energy_kcal(plan, args.weight):.0f} kcal "
         f"(estimate for {args.weight:g} kg) · {len(plan.segments)} segments"
     )
+    if any(seg.open for seg in plan.segments):
+        print(f"open segments (until you press n) are counted as {format_duration(OPEN_ESTIMATE_S)} each")
     return 0
 
 

@@ -45,6 +45,8 @@ def _segment(seg: Segment, header: str) -> list[str]:
     if seg.name is not None:
         lines.append(f"name = {toml_string(seg.name)}")
     lines.append(f"kind = {toml_string(seg.kind)}")
+    if seg.open:
+        lines.append('duration = "open"')
     if seg.duration_s is not None:
         lines.append(f"duration = {toml_string(format_duration_text(seg.duration_s))}")
     if seg.distance is not None:

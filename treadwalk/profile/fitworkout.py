@@ -359,11 +359,6 @@ def _items(steps: list[_Step], file: str, problems: list[ProfileProblem], notes:
         if written is not None and _agrees(written, step):
             item = {k: v for k, v in written.items() if k not in _WRITTEN_ONLY}
             skip = max(0, int(written.get("ramp", 1)) - 1)
-            if duration_type == DUR_OPEN:
-                refuse(
-                    step, "a lap-button step (open duration) is not played yet; give it a time or a distance"
-                )
-                continue
             last_speed = item.get("end_speed", item.get("speed"))
             out.append((i, item))
             continue
@@ -379,8 +374,7 @@ def _items(steps: list[_Step], file: str, problems: list[ProfileProblem], notes:
         elif duration_type == DUR_DISTANCE:
             item["distance"] = f"{format_number(round((value or 0) / 100.0, 2))}m"
         else:
-            refuse(step, "a lap-button step (open duration) is not played yet; give it a time or a distance")
-            continue
+            item["duration"] = "open"  # the lap-button step: until the walker presses n
         target = step.std.get(F_TARGET_TYPE, TGT_OPEN)
         if target == TGT_SPEED:
             zone = step.std.get(F_TARGET_VALUE) or 0
@@ -505,6 +499,28 @@ def write_fit_workout(profile: Profile, *, created: float | None = None) -> tupl
         ramp = seg.end_speed is not None or seg.end_incline_pct is not None
         parts = RAMP_STEPS if ramp else 1
         written = dict(data)
+        if seg.open:
+            written["open"] = True
+            rows.append(
+                (
+                    {
+                        "wkt_step_name": seg.name or "",
+                        "duration_type": DUR_OPEN,
+                        "duration_value": None,
+                        "target_type": TGT_SPEED,
+                        "target_value": 0,
+                        "custom_target_value_low": _ms_raw(seg, -1),
+                        "custom_target_value_high": _ms_raw(seg, 1),
+                        "intensity": KIND_INTENSITY.get(seg.kind, 0),
+                        "notes": _watch_note(seg.incline_pct, seg.cues[0].text if seg.cues else ""),
+                    },
+                    [
+                        (DEV_INCLINE.as_field(), seg.incline_pct),
+                        *_dev_json(written, notes, f"segment {seg.title}"),
+                    ],
+                )
+            )
+            return
         if seg.duration_s is not None:
             written["_s"] = seg.duration_s
             total = round(seg.duration_s * 1000)
@@ -524,9 +540,7 @@ def write_fit_workout(profile: Profile, *, created: float | None = None) -> tupl
             if seg.speed_range is not None and parts == 1:
                 rng = (seg.speed_range[0].kmh, seg.speed_range[1].kmh)
             cue = seg.cues[0].text if seg.cues and k == 0 else ""
-            watch_note = " · ".join(
-                x for x in (f"incline {format_number(round(incline, 1))} %" if incline else "", cue) if x
-            )
+            watch_note = _watch_note(incline, cue)
             name = seg.name or ""
             if parts > 1:
                 name = f"{seg.title} {k + 1}/{parts}"
@@ -605,6 +619,22 @@ def write_fit_workout(profile: Profile, *, created: float | None = None) -> tupl
     for index, (values, dev) in enumerate(rows):
         w.write(WORKOUT_STEP, {"message_index": index, **values}, dev)
     return w.getvalue(), sorted(set(notes))
+
+
+def _watch_note(incline: float, cue: str) -> str:
+    """What the watch shows at the step's start: the incline (no standard FIT target) and a cue."""
+    return " · ".join(
+        x for x in (f"incline {format_number(round(incline, 1))} %" if incline else "", cue) if x
+    )
+
+
+def _ms_raw(seg: Segment, side: int) -> int:
+    """One end of the written speed range, in mm/s (FIT's custom_target_speed)."""
+    if seg.speed_range is not None:
+        kmh = seg.speed_range[0 if side < 0 else 1].kmh
+    else:
+        kmh = max(seg.speed.kmh + side * SPEED_HALF_WIDTH_KMH, 0.1)
+    return round(kmh / 3.6 * 1000)
 
 
 def _cue_offset(seg: Segment) -> float:

@@ -44,7 +44,8 @@ class ProfileCue:
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One stretch at one target (or a ramp between two). Exactly one of ``duration_s`` and
-    ``distance`` is set."""
+    ``distance`` is set, or neither when ``open`` (``duration = "open"``: until the walker
+    presses n)."""
 
     speed: Speed
     duration_s: float | None = None
@@ -57,6 +58,7 @@ class Segment:
     cues: tuple[ProfileCue, ...] = ()
     # the range a FIT workout gave (its middle is ``speed``), kept for display
     speed_range: tuple[Speed, Speed] | None = None
+    open: bool = False
 
     @property
     def title(self) -> str:
@@ -74,6 +76,7 @@ class Segment:
             end_incline_pct=self.end_incline_pct,
             cues=tuple(c.to_cue() for c in self.cues),
             repeat=repeat,
+            open=self.open,
         )
 
 

@@ -215,11 +215,18 @@ def read_zwo(text: str, file: str, paces: Paces | None = None) -> Profile:
         return round((power if power is not None else 1.0) * ref, 2)
 
     items: list[dict[str, Any]] = []
+    last_speed: Any = None
     for i, el in enumerate(elements):
+        item: dict[str, Any]
         tag = el.tag.lower()
         try:
-            if tag == "steadystate":
-                item: dict[str, Any] = {"kind": "work", **length(_num(el, "Duration"))}
+            if tag == "freeride" and last_speed is not None:
+                # no target: an open segment (until the walker presses n) at the speed before
+                item = {"kind": "work", "duration": "open", "speed": last_speed}
+                item["incline"] = _num(el, "Incline", 0.0)
+                item["cues"] = [_cue(o, t, False) for o, t in _events(el, False)]
+            elif tag == "steadystate":
+                item = {"kind": "work", **length(_num(el, "Duration"))}
                 item["speed"] = speed(el, _num(el, "Power"))
                 item["incline"] = _num(el, "Incline", 0.0)
                 item["cues"] = [_cue(o, t, by_distance) for o, t in _events(el, by_distance)]
@@ -256,7 +263,7 @@ def read_zwo(text: str, file: str, paces: Paces | None = None) -> Profile:
                 item = {"repeat": int(repeat), "segment": [on, off]}
             else:
                 what = (
-                    "has no target speed"
+                    "has no target speed and no step before it to keep the speed of"
                     if tag == "freeride"
                     else "is not a step treadwalk knows (SteadyState, Warmup, Cooldown, Ramp, IntervalsT)"
                 )
@@ -268,6 +275,8 @@ def read_zwo(text: str, file: str, paces: Paces | None = None) -> Profile:
             problems.append(ProfileProblem(file, lines[i], f"{exc}; attributes are numbers"))
             continue
         items.append(item)
+        last: dict[str, Any] = item["segment"][-1] if "segment" in item else item
+        last_speed = last.get("end_speed", last.get("speed"))
     if problems:
         raise ProfileError(problems)
     tags = [t.get("name", "").strip().lower() for t in root.iter("tag") if t.get("name", "").strip()]
@@ -354,7 +363,11 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
 
     def steady(seg: Segment) -> None:
         ramp = seg.end_speed is not None or seg.end_incline_pct is not None
-        if not ramp:
+        if seg.open:
+            notes.append("a .zwo FreeRide has no speed: an open segment plays at the speed before it")
+            el = ET.SubElement(workout, "FreeRide", Duration=str(length(seg)))
+            el.set("Incline", incline(seg.incline_pct))
+        elif not ramp:
             el = ET.SubElement(workout, "SteadyState", Duration=str(length(seg)), Power=power(seg.speed.kmh))
             el.set("pace", str(paces.default_zone))
             el.set("Incline", incline(seg.incline_pct))
@@ -375,7 +388,7 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
             len(item.items) == 2
             and all(isinstance(s, Segment) for s in item.items)
             and all(
-                isinstance(s, Segment) and s.end_speed is None and s.end_incline_pct is None
+                isinstance(s, Segment) and s.end_speed is None and s.end_incline_pct is None and not s.open
                 for s in item.items
             )
         )
