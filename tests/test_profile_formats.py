@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from treadwalk.core.errors import ProfileError, UsageError
-from treadwalk.core.model import PlanSegment
+from treadwalk.core.model import PlanSegment, SegmentKind
 from treadwalk.profile import (
     Distance,
     Paces,
@@ -191,9 +191,29 @@ def test_zwo_export_notes_what_it_cannot_keep() -> None:
         ),
     )
     text, notes = write_zwo(mixed, Paces())
-    assert len(notes) == 3
+    assert len(notes) == 2  # mixed time and distance, a repeat written out; the name is kept
     plan = read_zwo(text, "m.zwo", Paces()).to_plan()
     assert [s.duration_s for s in plan.segments] == [60, 288, 60, 60]
+    assert plan.segments[0].name == "named"  # an attribute Zwift ignores, read back
+
+
+def test_zwo_interval_names_survive_a_round_trip() -> None:
+    intervals = Profile(
+        "i",
+        (
+            Repeat(
+                3,
+                (
+                    Segment(speed=Speed(6.0), duration_s=60.0, name="Fast"),
+                    Segment(speed=Speed(4.5), duration_s=90.0, kind=SegmentKind.RECOVERY, name="Easy"),
+                ),
+            ),
+        ),
+    )
+    text, _ = write_zwo(intervals, Paces())
+    assert 'OnName="Fast"' in text
+    plan = read_zwo(text, "i.zwo", Paces()).to_plan()
+    assert [s.name for s in plan.segments[:2]] == ["Fast", "Easy"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -105,7 +105,8 @@ class Profile:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def segments(self) -> Iterator[tuple[Segment, str | None]]:
-        """Every segment in playing order with its repeat label ("2/4", innermost repeat)."""
+        """Every segment in playing order with its repeat label: every level, outermost first
+        ("2/3 · 1/4": the first of 4 in the second of 3)."""
         yield from _walk(self.items, None)
 
     def to_plan(self) -> Plan:
@@ -125,4 +126,5 @@ def _walk(items: tuple[Item, ...], label: str | None) -> Iterator[tuple[Segment,
             yield item, label
         else:
             for i in range(item.times):
-                yield from _walk(item.items, f"{i + 1}/{item.times}")
+                here = f"{i + 1}/{item.times}"
+                yield from _walk(item.items, here if label is None else f"{label} · {here}")

@@ -19,7 +19,8 @@ cagnulein/qdomyos-zwift, and Zwift's own run workouts):
 
 Zwift run workouts have no incline target. treadwalk writes ``Incline`` (steady),
 ``InclineLow``/``InclineHigh`` (ramps) and ``OnIncline``/``OffIncline`` (intervals) as extra
-attributes, which Zwift and QZ ignore, and reads them back. Resolution: whole seconds (or
+attributes, which Zwift and QZ ignore, and reads them back; segment names likewise (``name``,
+and ``OnName``/``OffName`` on intervals). Resolution: whole seconds (or
 metres), ``Power`` to 4 decimals (about 0.001 km/h), incline to 0.01 %.
 """
 
@@ -259,6 +260,9 @@ def read_zwo(text: str, file: str, paces: Paces | None = None) -> Profile:
                     else:
                         off_cues.append(_cue(o - on_len, message, by_distance))
                 on["cues"], off["cues"] = on_cues, off_cues
+                for attr, part in (("OnName", on), ("OffName", off)):
+                    if (el.get(attr) or "").strip():
+                        part["name"] = el.get(attr)
                 repeat = _num(el, "Repeat", 1.0) or 1.0
                 item = {"repeat": int(repeat), "segment": [on, off]}
             else:
@@ -274,6 +278,8 @@ def read_zwo(text: str, file: str, paces: Paces | None = None) -> Profile:
         except ValueError as exc:
             problems.append(ProfileProblem(file, lines[i], f"{exc}; attributes are numbers"))
             continue
+        if "segment" not in item and (el.get("name") or "").strip():
+            item["name"] = el.get("name")
         items.append(item)
         last: dict[str, Any] = item["segment"][-1] if "segment" in item else item
         last_speed = last.get("end_speed", last.get("speed"))
@@ -322,8 +328,6 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
         notes.append(
             "a .zwo is all time or all distance: distance segments were written as their estimated time"
         )
-    if any(s.name for s in plan_segments):
-        notes.append("segment names are not kept in a .zwo")
 
     root = ET.Element("workout_file")
     ET.SubElement(root, "author").text = "treadwalk"
@@ -381,6 +385,8 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
             el.set("InclineLow", incline(seg.incline_pct))
             end_inc = seg.end_incline_pct if seg.end_incline_pct is not None else seg.incline_pct
             el.set("InclineHigh", incline(end_inc))
+        if seg.name:
+            el.set("name", seg.name)  # an attribute Zwift ignores, read back by treadwalk
         events(el, seg)
 
     def intervals_ok(item: Repeat) -> bool:
@@ -410,6 +416,9 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
             el.set("pace", str(paces.default_zone))
             el.set("OnIncline", incline(on.incline_pct))
             el.set("OffIncline", incline(off.incline_pct))
+            for attr, part in (("OnName", on), ("OffName", off)):
+                if part.name:
+                    el.set(attr, part.name)
             events(el, on)
             events(el, off, base=length(on))
         elif isinstance(item, Repeat):
