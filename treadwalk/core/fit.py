@@ -179,9 +179,24 @@ class FitWriter:
         message: Message,
         values: Mapping[str, Any],
         dev: Sequence[tuple[Field, Any]] = (),
+        sizes: Mapping[str, int] | None = None,
     ) -> None:
-        """One data message; ``dev`` are (developer field, value) pairs of developer data 0."""
-        layout = (message.num, tuple((f.num, f.nbytes, f.base.code) for f, _ in dev))
+        """One data message; ``dev`` are (developer field, value) pairs of developer data 0;
+        ``sizes`` gives string fields another size than the message's (a new layout)."""
+        if sizes:
+            message = Message(
+                message.num,
+                message.name,
+                tuple(
+                    Field(f.num, f.name, f.base, f.scale, f.offset, sizes[f.name]) if f.name in sizes else f
+                    for f in message.fields
+                ),
+            )
+        layout = (
+            message.num,
+            tuple(f.size for f in message.fields),
+            tuple((f.num, f.nbytes, f.base.code) for f, _ in dev),
+        )
         local = self._local.get(layout)
         if local is None:
             if len(self._local) < 16:

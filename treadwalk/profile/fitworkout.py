@@ -49,6 +49,7 @@ from treadwalk.core.fit import (
     Field,
     FitWriter,
     Message,
+    crc16,
 )
 from treadwalk.core.model import SegmentKind
 
@@ -205,9 +206,20 @@ def _frames(data: bytes, file: str) -> Iterator[tuple[int, dict[int, Any], dict[
     import fitdecode  # the one FIT reader; imported only when a .fit is read
 
     ours: set[int] = set()  # developer data indexes whose application id is treadwalk's
+    # fitdecode checks the CRC in pure Python on every read (a quarter of its time): the file's
+    # own CRC, over every byte, is checked once here instead, with the same CRC-16
+    if len(data) < 16 or crc16(data) != 0:
+        raise ProfileError(
+            ProfileProblem(
+                file, None, "this is not a readable FIT file (it is cut or damaged); export the workout again"
+            )
+        )
     try:
         with fitdecode.FitReader(
-            io.BytesIO(data), check_crc=fitdecode.CrcCheck.RAISE, keep_raw_chunks=False
+            io.BytesIO(data),
+            check_crc=fitdecode.CrcCheck.DISABLED,
+            keep_raw_chunks=False,
+            processor=fitdecode.DataProcessorBase(),  # raw values: no datetime or unit conversions
         ) as reader:
             for frame in reader:
                 if not isinstance(frame, fitdecode.FitDataMessage):
@@ -617,8 +629,19 @@ def write_fit_workout(profile: Profile, *, created: float | None = None) -> tupl
         _dev_json(extra, notes, "the description"),
     )
     for index, (values, dev) in enumerate(rows):
-        w.write(WORKOUT_STEP, {"message_index": index, **values}, dev)
+        sizes = {k: _string_size(values.get(k), f.size) for k, f in _STEP_STRINGS.items()}
+        w.write(WORKOUT_STEP, {"message_index": index, **values}, dev, sizes)
     return w.getvalue(), sorted(set(notes))
+
+
+_STEP_STRINGS = {f.name: f for f in WORKOUT_STEP.fields if f.base is STRING}
+
+
+def _string_size(value: object, most: int) -> int:
+    """A string field's size: the text and its NUL, rounded up to 16 bytes (so steps share
+    a few layouts), at most ``most``. An empty text takes one byte."""
+    n = len(str(value or "").encode("utf-8")) + 1
+    return 1 if n == 1 else min(most, -(-n // 16) * 16)
 
 
 def _watch_note(incline: float, cue: str) -> str:
