@@ -56,7 +56,7 @@ from treadwalk.core.model import SegmentKind
 from .dump import segment_data
 from .loader import profile_from_data
 from .model import Item, Profile, Segment
-from .quantities import format_duration_text, format_number
+from .quantities import format_duration_text, format_number, parse_distance
 
 __all__ = ["read_fit_workout", "write_fit_workout"]
 
@@ -121,6 +121,7 @@ MSG_FILE_ID, MSG_WORKOUT, MSG_STEP, MSG_DEVELOPER_DATA_ID = 0, 26, 27, 207
 F_STEP_NAME, F_DURATION_TYPE, F_DURATION_VALUE, F_TARGET_TYPE, F_TARGET_VALUE = 0, 1, 2, 3, 4
 F_LOW, F_HIGH, F_INTENSITY, F_NOTES, F_INDEX = 5, 6, 7, 8, 254
 
+WKT_NAME_BYTES = 64  # wkt_step_name's size, its NUL included
 FILE_ID = Message(
     0,
     "file_id",
@@ -148,7 +149,7 @@ WORKOUT_STEP = Message(
     "workout_step",
     (
         Field(254, "message_index", UINT16),
-        Field(0, "wkt_step_name", STRING, size=64),
+        Field(0, "wkt_step_name", STRING, size=WKT_NAME_BYTES),
         Field(1, "duration_type", ENUM),
         Field(2, "duration_value", UINT32),
         Field(3, "target_type", ENUM),
@@ -371,6 +372,13 @@ def _items(steps: list[_Step], file: str, problems: list[ProfileProblem], notes:
         if written is not None and _agrees(written, step):
             item = {k: v for k, v in written.items() if k not in _WRITTEN_ONLY}
             skip = max(0, int(written.get("ramp", 1)) - 1)
+            item["kind"] = INTENSITY_KIND.get(step.std.get(F_INTENSITY, 0), SegmentKind.WORK).value
+            if "name" not in item and skip == 0 and step.text(F_STEP_NAME):
+                item["name"] = step.text(F_STEP_NAME)
+            if written.get("open"):
+                item["duration"] = "open"
+            elif isinstance(written.get("_s"), int | float):
+                item["duration"] = format_duration_text(written["_s"])
             last_speed = item.get("end_speed", item.get("speed"))
             out.append((i, item))
             continue
@@ -466,9 +474,14 @@ def _agrees(written: dict[str, Any], step: _Step) -> bool:
     part = written.get("ramp_part_length")
     if isinstance(part, int) and int(written.get("ramp", 1)) > 1:
         return abs(value - part) <= 1
-    time_step = step.std.get(F_DURATION_TYPE) == DUR_TIME
-    want = written.get("_s" if time_step else "_m")
-    return isinstance(want, int | float) and abs(value - want * (1000 if time_step else 100)) <= 1
+    if step.std.get(F_DURATION_TYPE) == DUR_TIME:
+        want = written.get("_s")
+        return isinstance(want, int | float) and abs(value - want * 1000) <= 1
+    try:
+        metres = parse_distance(written.get("distance")).metres
+    except ValueError:
+        return False
+    return abs(value - metres * 100) <= 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,7 +523,11 @@ def write_fit_workout(profile: Profile, *, created: float | None = None) -> tupl
         plan = seg.to_plan_segment()
         ramp = seg.end_speed is not None or seg.end_incline_pct is not None
         parts = RAMP_STEPS if ramp else 1
-        written = dict(data)
+        # what the standard fields already say exactly is left out of the developer fields:
+        # the kind (intensity), the name when it fits wkt_step_name, a duration (duration_s)
+        written = {k: v for k, v in data.items() if k not in ("kind", "duration")}
+        if not ramp and seg.name is not None and len(seg.name.encode("utf-8")) < WKT_NAME_BYTES:
+            written.pop("name", None)
         if seg.open:
             written["open"] = True
             rows.append(
@@ -538,7 +555,6 @@ def write_fit_workout(profile: Profile, *, created: float | None = None) -> tupl
             total = round(seg.duration_s * 1000)
         else:
             assert seg.distance is not None
-            written["_m"] = seg.distance.metres
             total = round(seg.distance.metres * 100)
         bounds = [round(total * k / parts) for k in range(parts + 1)]
         if parts > 1:
