@@ -254,3 +254,73 @@ def test_a_file_edited_elsewhere_is_read_by_its_standard_fields() -> None:
     assert seg.speed.kmh == pytest.approx(6.0, abs=0.01)
     assert seg.incline_pct == 3  # the developer field still carries the incline
     assert seg.name == "Brisk"
+
+
+def _workout(steps: list[dict[str, Any]], *, sport: int = 11, file_type: int = 5) -> bytes:
+    """A FIT workout made with treadwalk's own encoder, for refusals fit-tool has no shortcut
+    for (the standard fields only: no developer fields)."""
+    from treadwalk.core.fit import FitWriter
+    from treadwalk.profile import fitworkout as fw
+
+    w = FitWriter()
+    w.write(fw.FILE_ID, {"type": file_type, "manufacturer": 255, "product": 0, "serial_number": 1})
+    w.write(fw.WORKOUT, {"sport": sport, "num_valid_steps": len(steps), "wkt_name": "made"})
+    for i, step in enumerate(steps):
+        w.write(fw.WORKOUT_STEP, {"message_index": i, **step})
+    return w.getvalue()
+
+
+SPEED_STEP = {
+    "duration_type": 0,
+    "duration_value": 60_000,
+    "target_type": 0,
+    "target_value": 0,
+    "custom_target_value_low": 1300,
+    "custom_target_value_high": 1400,
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (
+            _workout([{**SPEED_STEP, "target_type": 3}]),
+            "step 1: the target is cadence, which a treadmill cannot set",
+        ),
+        (
+            _workout([{**SPEED_STEP, "duration_type": 4}]),
+            "step 1: a step that lasts until a number of calories",
+        ),
+        (
+            _workout([SPEED_STEP, {"duration_type": 10, "duration_value": 0, "target_value": 140}]),
+            "step 2: a repeat until the heart rate is below a value cannot be planned",
+        ),
+        (
+            _workout([SPEED_STEP, {"duration_type": 6, "duration_value": 5, "target_value": 3}]),
+            "step 2: the repeat goes back to step 6, which does not start a block before it",
+        ),
+        (_workout([{**SPEED_STEP, "target_type": 2}]), "step 1: the first step has no speed target (open)"),
+        (_workout([SPEED_STEP], sport=2), "the workout is for cycling"),
+        (_workout([SPEED_STEP], file_type=6), "this FIT file is a course, not a workout"),
+        (_workout([]), "the FIT workout has no steps"),
+    ],
+)
+def test_every_other_refusal_names_the_step_and_why(data: bytes, says: str) -> None:
+    with pytest.raises(ProfileError) as caught:
+        read_fit_workout(data, "made.fit")
+    assert says in str(caught.value)
+    assert str(caught.value).startswith("made.fit: ")
+
+
+def test_a_fit_workout_in_your_profiles_folder_is_listed(tmp_path: Path) -> None:
+    (tmp_path / "coach.fit").write_bytes((FIXTURES / "hill-coach-plan.fit").read_bytes())
+    out = subprocess.run(
+        [sys.executable, "-m", "treadwalk", "profiles", "list"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TREADWALK_PROFILES": str(tmp_path)},
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    row = next(line for line in out.stdout.splitlines() if line.startswith("coach"))
+    assert "yours" in row
