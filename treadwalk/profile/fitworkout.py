@@ -274,10 +274,14 @@ def read_fit_workout(data: bytes, file: str) -> Profile:
             )
         )
     if file_type != FILE_WORKOUT:
-        what = FILE_TYPES.get(file_type, "not a workout") if file_type is not None else "without a file type"
+        what = (
+            f"is {_a(FILE_TYPES.get(file_type, f'file of type {file_type}'))}"
+            if file_type is not None
+            else "has no file type"
+        )
         raise ProfileError(
             ProfileProblem(
-                file, None, f"this FIT file is {_a(what)}, not a workout; export the workout as a FIT file"
+                file, None, f"this FIT file {what}, not a workout; export the workout as a FIT file"
             )
         )
     if not steps:
