@@ -19,7 +19,15 @@ from treadwalk.core.errors import ProfileError
 from treadwalk.core.model import Command, CommandKind, CommandSource, Plan, PlanSegment, StopReason
 from treadwalk.engine import Session, Settings
 from treadwalk.engine.core import snapshot
-from treadwalk.profile import Segment, dump_profile, load_profile, parse_profile, read_zwo, write_qz_xml
+from treadwalk.profile import (
+    Segment,
+    dump_profile,
+    load_profile,
+    parse_profile,
+    read_zwo,
+    write_qz_xml,
+    write_zwo,
+)
 from treadwalk.profile.fitworkout import read_fit_workout, write_fit_workout
 from treadwalk.radio import VirtualRadio
 from treadwalk.sim import VirtualTreadmill
@@ -104,6 +112,8 @@ def test_a_zwo_freeride_plays_as_an_open_segment_at_the_speed_before() -> None:
     assert free.open
     assert free.speed == first.speed
     assert [c.text for c in free.cues] == ["Your pace, press n to go on"]
+    again = read_zwo(write_zwo(profile)[0], "again.zwo")  # out as a FreeRide, back as open
+    assert again.items[1] == free
     with pytest.raises(ProfileError, match="no step before it"):
         read_zwo(zwo.replace('<SteadyState Duration="300" Power="1.0" pace="2"/>', ""), "bare.zwo")
 
