@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from treadwalk.core.clock import LoopClock, ManualClock
 from treadwalk.core.units import Grid, format_distance, format_duration, format_speed, round_half_up, snap
 
-HEAVY = ("bleak", "bumble", "rich", "aiomqtt", "bleak_retry_connector")
+HEAVY = ("bleak", "bumble", "rich", "aiomqtt", "bleak_retry_connector", "fitdecode")
 
 
 @pytest.mark.parametrize("module", ["treadwalk", "treadwalk.cli", "treadwalk.core.model"])

@@ -55,6 +55,7 @@ THIRD_PARTY = {
     "cairosvg": {"dashboard"},
     "aiomqtt": {"telemetry"},
     "paho": {"telemetry"},
+    "fitdecode": {"profile"},  # imported only when a .fit is read
 }
 ROOT_MODULES = {"__init__", "__main__", "__version__"}  # the root package is stdlib only
 

@@ -132,11 +132,16 @@ def _item_lines(items: tuple[Item, ...], prefix: str, units: str) -> list[str]:
             continue
         seg = item.to_plan_segment()
         length = (
-            format_duration(seg.duration_s)
+            "until n"
+            if seg.open
+            else format_duration(seg.duration_s)
             if seg.duration_s is not None
             else format_distance(seg.distance_m or 0.0, units)
         )
         speed = format_speed(seg.speed_kmh, units)
+        if item.speed_range is not None:
+            low, high = (format_speed(x.kmh, units) for x in item.speed_range)
+            speed = f"{speed} ({low.split()[0]}-{high})"
         if seg.end_speed_kmh is not None:
             speed = f"{format_speed(seg.speed_kmh, units)} → {format_speed(seg.end_speed_kmh, units)}"
         incline = f"{seg.incline_pct:g} %"
@@ -174,8 +179,10 @@ def _hr_line(hold: HrHold, units: str) -> str:
 
 def _show(args: argparse.Namespace) -> int:
     import shutil
+    import sys
     import textwrap
 
+    from treadwalk.core.model import OPEN_ESTIMATE_S
     from treadwalk.core.units import format_duration
     from treadwalk.profile import find_profile, load_profile
     from treadwalk.profile.summary import chart, energy_kcal, format_distance
@@ -185,6 +192,8 @@ def _show(args: argparse.Namespace) -> int:
     plan = profile.to_plan()
     units = args.units or profile.units or "metric"
     width = max(20, min(args.width, shutil.get_terminal_size((80, 24)).columns - 14))
+    for note in profile.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{profile.name}  ({path})")
     print(f"{profile.intent} · {', '.join(profile.tags) or 'no tags'}")
     if profile.description:
@@ -203,6 +212,8 @@ def _show(args: argparse.Namespace) -> int:
         f"ascent {ascent} · about {energy_kcal(plan, args.weight):.0f} kcal "
         f"(estimate for {args.weight:g} kg) · {len(plan.segments)} segments"
     )
+    if any(seg.open for seg in plan.segments):
+        print(f"open segments (until you press n) are counted as {format_duration(OPEN_ESTIMATE_S)} each")
     if args.speak or args.voice_out:
         return _speak(args, plan, units)
     return 0
@@ -269,6 +280,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{name}: {exc}", file=sys.stderr)
             continue
         plan = profile.to_plan()
+        for note in profile.notes:
+            print(f"note: {path}: {note}", file=sys.stderr)
         print(
             f"ok: {path} ({profile.name}, {format_duration(plan.duration_s)}, {len(plan.segments)} segments)"
         )

@@ -150,7 +150,10 @@ def run(args: argparse.Namespace) -> int:
     hr = choose(args.hr, config.hr, sim=args.sim)
 
     profile_path = find_profile(args.profile)
-    plan = load_profile(profile_path).to_plan()
+    loaded = load_profile(profile_path)
+    for import_note in loaded.notes:  # what an importer decided (a FIT open target, ...)
+        print(f"treadwalk: {import_note}", flush=True)
+    plan = loaded.to_plan()
     plan, note = check_caps(plan, limits, fit=args.fit_to_caps)  # refused: CapsExceeded, exit 2
     from treadwalk.core.zones import resolve_plan
 

@@ -225,9 +225,14 @@ class Cue:
     at_m: float | None = None
 
 
+OPEN_ESTIMATE_S = 60.0  # what an open segment counts for in plan totals and charts
+
+
 @dataclass(frozen=True, slots=True)
 class PlanSegment:
-    """One segment to play. Exactly one of ``duration_s``/``distance_m`` is set.
+    """One segment to play. Exactly one of ``duration_s``/``distance_m`` is set, or neither
+    when ``open``: the segment plays until the walker presses ``n`` (skip), as a watch's
+    lap-button step (counted as ``OPEN_ESTIMATE_S`` in plan totals and charts).
 
     A ramp goes linearly from ``speed_kmh``/``incline_pct`` to ``end_speed_kmh``/
     ``end_incline_pct`` across the segment; ``None`` ends mean steady.
@@ -244,6 +249,7 @@ class PlanSegment:
     cues: tuple[Cue, ...] = ()
     repeat: str | None = None  # e.g. "2/4" when the segment comes from a repeat
     hr: HrHold | None = None  # the segment holds heart rate (speed/incline are where it starts)
+    open: bool = False  # plays until skipped (n, or MQTT skip)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, SegmentKind):  # "work" from a caller's own code: the enum
@@ -276,6 +282,8 @@ class PlanSegment:
     def estimated_duration_s(self) -> float:
         if self.duration_s is not None:
             return self.duration_s
+        if self.open:
+            return OPEN_ESTIMATE_S
         assert self.distance_m is not None
         v = max(self.mean_speed_kmh, 0.1) / 3.6
         return self.distance_m / v
@@ -284,8 +292,7 @@ class PlanSegment:
     def estimated_distance_m(self) -> float:
         if self.distance_m is not None:
             return self.distance_m
-        assert self.duration_s is not None
-        return self.mean_speed_kmh / 3.6 * self.duration_s
+        return self.mean_speed_kmh / 3.6 * self.estimated_duration_s
 
     @property
     def ascent_m(self) -> float:

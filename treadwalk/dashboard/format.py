@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from treadwalk.core.model import PlanSegment, SessionSnapshot
+from treadwalk.core.model import Phase, PlanSegment, SessionSnapshot
 from treadwalk.core.units import format_duration, kmh_to_mph
 
 # What `u` cycles through. metric: km/h; pace: min/km; imperial: mph; pace_imperial: min/mi.
@@ -78,6 +78,8 @@ def incline_value(pct: float | None) -> str:
 
 def remaining_value(snap: SessionSnapshot, imperial: bool) -> tuple[str, str]:
     """The segment's remaining amount as (number, unit words)."""
+    if snap.segment is not None and snap.segment.open and snap.phase is not Phase.COOLDOWN:
+        return format_duration(snap.segment_elapsed_s), "time"  # open: no end to count down to
     if snap.segment_remaining_m is not None:
         m = max(0.0, snap.segment_remaining_m)
         if imperial:
@@ -90,6 +92,8 @@ def remaining_value(snap: SessionSnapshot, imperial: bool) -> tuple[str, str]:
 
 def segment_length_text(seg: PlanSegment, imperial: bool, extra: float = 0.0) -> str:
     """The segment's length, with what `e` added (``extra``: metres or seconds)."""
+    if seg.open:
+        return "until n"
     if seg.distance_m is not None:
         return distance_text(seg.distance_m + extra, imperial)
     if seg.duration_s is not None:

@@ -291,7 +291,9 @@ def _numbers(snap: SessionSnapshot, mode: str, width: int, scale: int) -> list[T
     value, unit = remaining_value(snap, imperial)
     seg = snap.segment
     cap = Text()
-    if seg is not None:
+    if seg is not None and seg.open:
+        cap.append("press n when ready", style="bold")
+    elif seg is not None:
         cap.append(f"of {segment_length_text(seg, imperial, snap.segment_extra)}", style=S_LABEL)
     c = _big_block(f"SEGMENT {unit.upper()}", value, cap, width - 2 * col, scale, S_TIME)
     return hstack([(a, col), (b, col), (c, width - 2 * col)])
@@ -335,6 +337,9 @@ def _progress(snap: SessionSnapshot, width: int, imperial: bool) -> Text:
     seg = snap.segment
     if seg is None:
         return Text()
+    if seg.open:
+        tail = f" {format_duration(snap.segment_elapsed_s)} · press n when ready"
+        return fit(Text("░" * max(0, width - len(tail)), style=S_DONE) + Text(tail, style="bold"), width)
     if seg.distance_m is not None:
         walked = seg.distance_m + snap.segment_extra - (snap.segment_remaining_m or 0.0)
         done = distance_text(max(0.0, walked), imperial)
@@ -369,6 +374,8 @@ def _next_line(snap: SessionSnapshot, mode: str, width: int) -> Text:
     line = Text("Next ▸ ", style=S_LABEL)
     value, unit = remaining_value(snap, imperial)
     when = f"in {value}" + (" " + unit.replace(" left", "") if unit != "left" else "")
+    if snap.segment is not None and snap.segment.open:
+        when = "when you press n"
     if in_cooldown(snap) and nxt is None:
         line.append("stop", style="bold")
         line.append(f"  {when}", style=S_TIME)

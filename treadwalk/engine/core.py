@@ -331,6 +331,8 @@ def _seg_len_m(seg: PlanSegment, extra: float) -> float | None:
 
 
 def _seg_fraction(s: EngineState, now: float, seg: PlanSegment) -> float:
+    if seg.open:
+        return 0.0  # no end to be a fraction of
     length_s = _seg_len_s(seg, s.seg_extra)
     if length_s is not None:
         return 1.0 if length_s <= 0 else (moving_s(s, now) - s.seg_start_t) / length_s
@@ -758,6 +760,9 @@ def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> En
             seg = s.segment
             if seg is None:
                 return s
+            if seg.open:
+                _emit(out, EventKind.COMMAND, "This segment lasts until you press n.", command="extend")
+                return s
             default = s.settings.extend_s if seg.duration_s is not None else s.settings.extend_m
             value = default if c.value is None else c.value
             extra = max(s.seg_extra + value, -(seg.duration_s or seg.distance_m or 0.0))
@@ -879,6 +884,7 @@ def _enter_segment(s: EngineState, now: float, out: list[Action]) -> EngineState
         if seg.duration_s is not None
         else format_distance(seg.distance_m or 0.0, units)
     )
+    until = "until you press n" if seg.open else f"for {length}"
 
     def one(x: float) -> str:  # a scaled profile (--fit-to-caps) has 3.309 km/h: say 3.3
         return f"{round(x, 1):g}"
@@ -892,7 +898,7 @@ def _enter_segment(s: EngineState, now: float, out: list[Action]) -> EngineState
     _emit(
         out,
         EventKind.SEGMENT,
-        f"{seg.name}: {speed}, {incline} % for {length}.",
+        f"{seg.name}: {speed}, {incline} % {until}.",
         index=s.seg_index,
         name=seg.name,
         segment_kind=seg.kind,
@@ -977,6 +983,8 @@ def _advance(s: EngineState, now: float, machine: TreadmillState, out: list[Acti
             if t < end_t - _EPS:
                 break
             s = _next_segment(s, now, end_t, out, completed=True)  # starts at the deadline, not now
+        elif seg.open:
+            break  # until the walker skips it (n, or MQTT skip)
         else:
             length_m = _seg_len_m(seg, s.seg_extra)
             assert length_m is not None
@@ -1194,12 +1202,14 @@ def snapshot(
         length_s = _seg_len_s(seg, s.seg_extra)
         if length_s is not None:
             seg_remaining_s = max(0.0, length_s - seg_elapsed)
+        elif seg.open:
+            seg_remaining_s = None  # until skipped
         else:
             length_m = _seg_len_m(seg, s.seg_extra) or 0.0
             seg_remaining_m = max(0.0, length_m - (s.odometer_m - s.seg_start_m))
             v = max(machine.speed_kmh or seg.mean_speed_kmh, 0.5) / 3.6
             seg_remaining_s = seg_remaining_m / v
-        session_remaining = seg_remaining_s + rest_after + cooldown_after
+        session_remaining = (seg_remaining_s or 0.0) + rest_after + cooldown_after
     elif s.phase is Phase.COOLDOWN and s.cooldown_start_t is not None:
         seg_elapsed = t - s.cooldown_start_t
         seg_remaining_s = max(0.0, s.cooldown_len_s - seg_elapsed)

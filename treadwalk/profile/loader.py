@@ -8,7 +8,8 @@ Bounds (what home treadmills do; the walker's own caps and the machine's range a
 when playing):
 
 - speed 0.5-25 km/h (``SPEED_MIN_KMH``/``SPEED_MAX_KMH``), incline -5..40 % (``INCLINE_*``);
-- a segment lasts 1 s to 6 h, or runs 1 m to 100 km; a profile lasts at most 12 h;
+- a segment lasts 1 s to 6 h, or runs 1 m to 100 km, or is open (``duration = "open"``: it
+  plays until the walker presses n); a profile lasts at most 12 h;
 - repeat 1-100 times, nested at most 4 deep, never empty;
 - a cue is 1-80 characters, at an offset inside its segment (time for a time segment,
   ``at_distance`` for a distance segment).
@@ -86,6 +87,7 @@ SEGMENT_KEYS = (
     "max_speed",
     "min_incline",
     "max_incline",
+    "speed_range",
 )
 ADJUSTS = tuple(a.value for a in HrAdjust)
 REPEAT_KEYS = ("name", "repeat", "segment")
@@ -245,8 +247,11 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
     if kind not in KINDS:
         out.add((*path, "kind"), f'{where}: kind "{kind}" is not one of {", ".join(KINDS)}')
     duration = distance = None
+    is_open = raw.get("duration") == "open"
     if "duration" in raw and "distance" in raw:
         out.add(path, f"{where}: give a duration or a distance, not both")
+    elif is_open:
+        pass
     elif "duration" in raw:
         duration = _check(parse_duration, raw["duration"], (*path, "duration"), where, out)
         if duration is not None and not DURATION_MIN_S <= duration <= DURATION_MAX_S:
@@ -259,7 +264,10 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         if distance is not None and not DISTANCE_MIN_M <= distance.metres <= DISTANCE_MAX_M:
             out.add((*path, "distance"), f"{where}: distance {distance} is outside 1m to 100km")
     else:
-        out.add(path, f'{where}: missing duration or distance; add duration = "5m" or distance = "400m"')
+        out.add(
+            path,
+            f'{where}: missing duration or distance; add duration = "5m", distance = "400m" or duration = "open" (until you press n)',
+        )
     speed = end_speed = None
     if "speed" in raw:
         speed = _check(parse_speed, raw["speed"], (*path, "speed"), where, out)
@@ -271,6 +279,22 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         end_speed = _check(parse_speed, raw["end_speed"], (*path, "end_speed"), where, out)
         if end_speed is not None:
             _check_speed(end_speed, (*path, "end_speed"), where, out)
+    speed_range: tuple[Speed, Speed] | None = None
+    if "speed_range" in raw:
+        rng = raw["speed_range"]
+        if not isinstance(rng, list) or len(rng) != 2:
+            out.add((*path, "speed_range"), f"{where}: speed_range is two speeds: speed_range = [4.8, 5.2]")
+        else:
+            low = _check(parse_speed, rng[0], (*path, "speed_range"), where, out)
+            high = _check(parse_speed, rng[1], (*path, "speed_range"), where, out)
+            if low is not None and high is not None:
+                if low.kmh > high.kmh:
+                    out.add(
+                        (*path, "speed_range"),
+                        f"{where}: speed_range goes from the lower speed to the higher",
+                    )
+                else:
+                    speed_range = (low, high)
     incline = 0.0
     end_incline = None
     if "incline" in raw:
@@ -282,6 +306,8 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         end_incline = _check(parse_incline, raw["end_incline"], (*path, "end_incline"), where, out)
         if end_incline is not None:
             _check_incline(end_incline, (*path, "end_incline"), where, out)
+    if is_open and ("end_speed" in raw or "end_incline" in raw):
+        out.add(path, f"{where}: an open segment has no end to ramp to; drop end_speed and end_incline")
     cues: list[ProfileCue] = []
     raw_cues = raw.get("cues", [])
     if not isinstance(raw_cues, list):
@@ -293,7 +319,7 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         if cue is not None:
             cues.append(cue)
     hr_fields = _parse_hr(raw, path, where, speed, incline, end_speed, end_incline, out)
-    if len(out.found) != before or speed is None or (duration is None and distance is None):
+    if len(out.found) != before or speed is None or (duration is None and distance is None and not is_open):
         return None
     return Segment(
         **hr_fields,
@@ -306,6 +332,8 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         kind=SegmentKind(kind),
         name=name,
         cues=tuple(cues),
+        speed_range=speed_range,
+        open=is_open,
     )
 
 
@@ -439,6 +467,8 @@ def _parse_repeat(raw: dict[str, Any], path: Path, depth: int, out: _Problems) -
 def _duration_s(seg: Segment) -> float:
     if seg.duration_s is not None:
         return seg.duration_s
+    if seg.open:
+        return seg.to_plan_segment().estimated_duration_s
     assert seg.distance is not None
     end = seg.end_speed.kmh if seg.end_speed is not None else seg.speed.kmh
     return seg.distance.metres / (max((seg.speed.kmh + end) / 2, 0.1) / 3.6)

@@ -47,7 +47,8 @@ class ProfileCue:
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One stretch at one target (or a ramp between two). Exactly one of ``duration_s`` and
-    ``distance`` is set."""
+    ``distance`` is set, or neither when ``open`` (``duration = "open"``: until the walker
+    presses n)."""
 
     speed: Speed
     duration_s: float | None = None
@@ -87,6 +88,10 @@ class Segment:
         hi = float(self.hr.high_bpm) if self.hr.high_bpm is not None else None
         return HrHold(self.adjust, low, high, zone=self.hr.zone, low_bpm=lo, high_bpm=hi)
 
+    # the range a FIT workout gave (its middle is ``speed``), kept for display
+    speed_range: tuple[Speed, Speed] | None = None
+    open: bool = False
+
     @property
     def title(self) -> str:
         return self.name or DEFAULT_NAMES.get(self.kind, self.kind)
@@ -104,6 +109,7 @@ class Segment:
             cues=tuple(c.to_cue() for c in self.cues),
             repeat=repeat,
             hr=self.hr_hold(),
+            open=self.open,
         )
 
 
@@ -128,9 +134,12 @@ class Profile:
     tags: tuple[str, ...] = ()
     units: str | None = None  # display preference: metric | imperial | pace
     source: str | None = field(default=None, compare=False)
+    # what an importer had to decide for the walker (said once when the profile is used)
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def segments(self) -> Iterator[tuple[Segment, str | None]]:
-        """Every segment in playing order with its repeat label ("2/4", innermost repeat)."""
+        """Every segment in playing order with its repeat label: every level, outermost first
+        ("2/3 · 1/4": the first of 4 in the second of 3)."""
         yield from _walk(self.items, None)
 
     def to_plan(self) -> Plan:
@@ -150,4 +159,5 @@ def _walk(items: tuple[Item, ...], label: str | None) -> Iterator[tuple[Segment,
             yield item, label
         else:
             for i in range(item.times):
-                yield from _walk(item.items, f"{i + 1}/{item.times}")
+                here = f"{i + 1}/{item.times}"
+                yield from _walk(item.items, here if label is None else f"{label} · {here}")

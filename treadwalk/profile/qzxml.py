@@ -289,6 +289,8 @@ def write_qz_xml(profile: Profile) -> tuple[str, list[str]]:
 
     def row(parent: ET.Element, seg: Segment) -> None:
         ps = seg.to_plan_segment()
+        if seg.open:
+            notes.add("QZ programs have no open rows (until n): open segments were written as 1 minute")
         el = ET.SubElement(parent, "row", duration=_hms(ps.estimated_duration_s))
         if seg.distance is not None:
             el.set("distance", format_number(round(seg.distance.metres / 1000.0, 6)))
