@@ -203,6 +203,7 @@ class _Composition:
                 session_id=recorder.session_id,
             )
             self.session = session
+            recorder.notify = session.notify  # "recording is failing" reaches every observer
             display = self._display(session, str(store.path))
             telemetry = await self._telemetry(stack, session)
             if telemetry is not None:
@@ -221,7 +222,8 @@ class _Composition:
                     shown.cancel()
                     await asyncio.wait([shown])
                 final = result or session.result()
-                summary = {"session_id": recorder.session_id, "profile": self.plan.name, **final.to_dict()}
+                kept = None if recorder.discarded else recorder.session_id  # never connected: not kept
+                summary = {"session_id": kept, "profile": self.plan.name, **final.to_dict()}
                 try:
                     recorder.finish(final.stop_reason, summary)
                 finally:
@@ -351,6 +353,7 @@ class PlainLines:
         self._saved_to = saved_to
         self._ended = asyncio.Event()
         self._last: SessionSnapshot | None = None
+        self._not_saved: str | None = None  # the recorder's last word while it cannot save
 
     def on_snapshot(self, snapshot: SessionSnapshot) -> None:
         from treadwalk.core.model import Phase
@@ -363,6 +366,8 @@ class PlainLines:
         from treadwalk.core.model import EventKind
         from treadwalk.core.units import format_duration
 
+        if event.kind == EventKind.RECORDING:
+            self._not_saved = None if event.data.get("saved") else event.message
         elapsed = self._last.session_elapsed_s if self._last is not None else 0.0
         print(f"{format_duration(elapsed):>8}  {event.kind:<12} {event.message}", flush=True)
         if event.kind == EventKind.PHASE and event.data.get("phase") == "ready" and self._keys:
@@ -406,7 +411,9 @@ class PlainLines:
         if snap.energy_kcal is not None:
             parts.append(f"{snap.energy_kcal:.0f} kcal")
         line = f"{format_duration(snap.session_elapsed_s):>8}  {'summary':<12} " + " · ".join(parts)
-        if snap.session_id is not None:
+        if self._not_saved is not None:
+            line += f" · {self._not_saved}"
+        elif snap.session_id is not None:
             line += f" · saved as session {snap.session_id} (treadwalk history show {snap.session_id})"
         return line
 

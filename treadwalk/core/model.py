@@ -360,6 +360,7 @@ class EventKind(enum.StrEnum):
     STOP = "stop"  # the session ended (data: reason, phase)
     WARNING = "warning"
     LOG = "log"  # a log record shown on the dashboard (never from the engine)
+    RECORDING = "recording"  # from the recorder: the store failed or recovered (data: saved, fallback)
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,7 @@ class View:
     events: tuple[SessionEvent, ...] = ()
     summary: SessionSummary | None = None
     saved_to: str | None = None
+    not_saved: str | None = None  # the recorder's word while it cannot save (replaces "Saved as")
     notice: str | None = None  # a local hint, e.g. "press Enter to start"
     position_s: float | None = None  # last place on the plan (for a cool-down outside the plan)
 
@@ -905,9 +906,11 @@ def render_summary(
     *,
     units: str | None = None,
     saved_to: str | None = None,
+    not_saved: str | None = None,
     width: int = 80,
 ) -> RenderableType:
-    """The end-of-session panel: totals, per segment kind, per incline band, where it was saved."""
+    """The end-of-session panel: totals, per segment kind, per incline band, where it was saved
+    (or ``not_saved``: the recorder's sentence, when the store did not take the session)."""
     if summary is None or summary.last is None:
         summary = SessionSummary()
         summary.add(snapshot)
@@ -917,7 +920,9 @@ def render_summary(
     if summary.moving_s <= 0 and summary.distance_m <= 0:
         # quit before the belt ever moved: no table of zeros and "-- min/km", just say so
         lines: list[RenderableType] = [Text("Nothing was walked: the belt was never started.", style=S_LABEL)]
-        if snapshot.session_id is not None:
+        if not_saved is not None:
+            lines.append(Text(not_saved, style=S_LABEL))
+        elif snapshot.session_id is not None:
             lines.append(
                 Text(f"Recorded as session {snapshot.session_id} (treadwalk history).", style=S_LABEL)
             )
@@ -983,10 +988,12 @@ def render_summary(
     done = len(summary.segments_seen)
     body.append(Text(f"\n{done} of {len(plan.segments)} segments of {plan.name}", style=S_LABEL))
     where = Text()
-    if snapshot.session_id is not None:
+    if not_saved is not None:
+        where.append(not_saved, style="bold")
+    elif snapshot.session_id is not None:
         where.append(f"Saved as session {snapshot.session_id}", style="bold")
         where.append(f"  (treadwalk history show {snapshot.session_id})", style=S_LABEL)
-    if saved_to:
+    if saved_to and not_saved is None:
         where.append(("  in " if where.cell_len else "Saved in ") + saved_to, style=S_LABEL)
     if where.cell_len:
         body.append(where)
@@ -995,7 +1002,9 @@ def render_summary(
 
 
 def _render_end(snap: SessionSnapshot, view: View, width: int, height: int) -> RenderableType:
-    panel = render_summary(snap, view.summary, units=view.units, saved_to=view.saved_to, width=width)
+    panel = render_summary(
+        snap, view.summary, units=view.units, saved_to=view.saved_to, not_saved=view.not_saved, width=width
+    )
     return Group(_header(snap, width), panel)
 
 

@@ -374,6 +374,16 @@ class SessionStore:
         except sqlite3.Error as exc:
             raise RecordingError(f"cannot finish session {session_id} in {self.path}: {exc}") from exc
 
+    def delete_session(self, session_id: int) -> None:
+        """Remove a session with its samples and events (one that never reached a treadmill)."""
+        try:
+            with self.transaction() as db:
+                db.execute("DELETE FROM samples WHERE session_id = ?", (session_id,))
+                db.execute("DELETE FROM events WHERE session_id = ?", (session_id,))
+                db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        except sqlite3.Error as exc:
+            raise RecordingError(f"cannot remove session {session_id} from {self.path}: {exc}") from exc
+
     # -- live locks: tell "recording" from "interrupted" ----------------------------------------
 
     def _lock_path(self, session_id: int) -> Path:

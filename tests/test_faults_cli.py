@@ -1,0 +1,76 @@
+"""Faults and bad input a user still hit (issue 11), each run as a user runs it: a real process,
+its exit code, one sentence on stderr, no traceback, and nothing half-done left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from treadwalk.recording import SessionStore
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["TREADWALK_CONFIG"] = str(tmp_path / "no-config.toml")
+    env["TREADWALK_DATA_DIR"] = str(tmp_path / "data")
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+    env.update(extra)
+    return env
+
+
+def _treadwalk(
+    tmp_path: Path, *args: str, timeout: float = 60.0, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "treadwalk", *args],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, **env),
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _one_sentence(out: subprocess.CompletedProcess[str], code: int) -> str:
+    assert out.returncode == code, (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr
+    assert "unexpected error" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    return lines[0]
+
+
+# -- 1. no Bluetooth stack (no bluetoothd, no D-Bus socket) -------------------------------------
+
+NO_DBUS = {"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/treadwalk-test/system_bus_socket"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scan", "--timeout", "1"],
+        ["info", "--device", "KS-ST A1", "--timeout", "1"],
+        ["run", "demo", "--device", "KS-ST A1", "--yes", "--no-dashboard"],
+    ],
+    ids=["scan", "info", "run"],
+)
+def test_no_bluetooth_stack_is_the_same_sentence_everywhere(tmp_path: Path, args: list[str]) -> None:
+    line = _one_sentence(_treadwalk(tmp_path, *args, **NO_DBUS), 1)
+    assert line.startswith("treadwalk: No usable Bluetooth adapter (FileNotFoundError")
+    assert "--hci SPEC" in line
+
+
+def test_no_bluetooth_stack_records_nothing(tmp_path: Path) -> None:
+    out = _treadwalk(tmp_path, "run", "demo", "--device", "KS-ST A1", "--yes", "--no-dashboard", **NO_DBUS)
+    assert out.returncode == 1
+    assert "saved as session" not in out.stdout
+    db = tmp_path / "data" / "sessions.db"
+    if db.exists():
+        with SessionStore(db) as store:
+            assert store.list_sessions() == []
+    listed = _treadwalk(tmp_path, "history")
+    assert "No sessions recorded yet" in listed.stdout
