@@ -74,3 +74,76 @@ def test_no_bluetooth_stack_records_nothing(tmp_path: Path) -> None:
             assert store.list_sessions() == []
     listed = _treadwalk(tmp_path, "history")
     assert "No sessions recorded yet" in listed.stdout
+
+
+# -- 3, 7, 10: run's bad input, refused before anything connects --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (
+            ["--yes", "--summary-json", "no/such/folder/summary.json"],
+            "the folder no/such/folder does not exist",
+        ),
+        (["--yes", "--summary-json", "."], "is a folder"),
+        (["--yes", "--max-incline", "-50"], "--max-incline must be from -10 to 40 %, not -50"),
+        (["--yes", "--max-incline", "45"], "--max-incline must be from -10 to 40 %"),
+        ([], "add --yes"),  # stdin is /dev/null: no key can ever start the belt
+    ],
+    ids=["summary-folder-missing", "summary-is-a-folder", "incline-negative", "incline-high", "no-keys"],
+)
+def test_run_refuses_bad_input_before_the_belt_starts(tmp_path: Path, extra: list[str], needle: str) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "treadwalk",
+            "run",
+            "demo",
+            "--sim",
+            "--no-dashboard",
+            "--speedup",
+            "50",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    line = _one_sentence(out, 2)
+    assert needle in line
+    assert out.stdout == ""  # nothing connected, nothing counted down
+    assert not (tmp_path / "data").exists()  # nothing recorded
+
+
+def test_run_takes_keys_from_a_pipe(tmp_path: Path) -> None:
+    """A program may drive the keys through a pipe: Enter starts, x stops now."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "treadwalk", "run", "demo", "--sim", "--no-dashboard", "--speedup", "50"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            if "keys" in line:
+                proc.stdin.write("\n")
+                proc.stdin.flush()
+            if "Go!" in line:
+                proc.stdin.write("x\n")
+                proc.stdin.flush()
+                break
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "summary" in out

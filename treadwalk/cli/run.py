@@ -107,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be a number, not {value}.")
     if args.max_speed is not None and args.max_speed <= 0:
         raise UsageError(f"--max-speed must be above 0 km/h, not {args.max_speed:g}.")
+    _check_max_incline(args.max_incline)
+    if args.summary_json:
+        _check_summary_path(args.summary_json)
     if args.cooldown is not None and not (0 <= args.cooldown <= 1800):
         raise UsageError(f"--cooldown must be from 0 to 1800 seconds, not {args.cooldown:g}.")
     limits = Limits(
@@ -120,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
     plan, note = check_caps(plan, limits, fit=args.fit_to_caps)  # refused: CapsExceeded, exit 2
     if note:
         print(f"treadwalk: {note}", flush=True)
+
+    if not args.yes:
+        _check_keys_reachable()
 
     settings = Settings(
         auto_start=args.yes,
@@ -292,6 +298,52 @@ class _Composition:
         )
         await stack.enter_async_context(telemetry)
         return telemetry
+
+
+def _check_max_incline(value: float | None) -> None:
+    """``--max-incline`` within what the config allows for ``max_incline_pct``."""
+    from treadwalk.core.config import NUMBER_RANGES
+
+    lo, hi = NUMBER_RANGES["max_incline_pct"]
+    if value is not None and not lo <= value <= hi:
+        raise UsageError(f"--max-incline must be from {lo:g} to {hi:g} %, not {value:g}.")
+
+
+def _check_summary_path(raw: str) -> None:
+    """``--summary-json`` must be writable before the belt starts, not after the walk."""
+    import os
+    from pathlib import Path
+
+    path = Path(raw).expanduser()
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"--summary-json {raw} is a folder; give a file name, e.g. {path / 'summary.json'}.")
+    if not folder.is_dir():
+        raise UsageError(
+            f"--summary-json: the folder {folder} does not exist; create it or choose another path."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--summary-json: cannot write to {path}; choose a path you may write to.")
+
+
+def _check_keys_reachable() -> None:
+    """Without ``--yes`` the belt starts on a key: stdin must be a terminal, or a pipe a program
+    writes keys into. /dev/null, a file or no stdin would leave the session waiting for ever."""
+    import os
+    import stat
+    import sys
+
+    try:
+        fd = sys.stdin.fileno()
+        mode = os.fstat(fd).st_mode
+        ok = os.isatty(fd) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+    except (AttributeError, OSError, ValueError):
+        ok = False
+    if not ok:
+        raise UsageError(
+            "the belt starts on a key press and stdin is not a terminal: run it in a terminal, "
+            "or add --yes to start after the countdown."
+        )
 
 
 def _open_hci(spec: str) -> Any:
