@@ -147,3 +147,48 @@ def test_run_takes_keys_from_a_pipe(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 0, err
     assert "summary" in out
+
+
+# -- 4, 5: a damaged store, a data dir that is a file --------------------------------------------
+
+
+def _damaged_store(folder: Path) -> Path:
+    """A store with one session, then every page after the first overwritten: it opens, and
+    reading it fails with SQLite's "database disk image is malformed"."""
+    from treadwalk.core.model import SessionEvent, StopReason
+    from treadwalk.recording import Recorder
+    from treadwalk.recording.synthetic import synthetic_plan, synthetic_session
+
+    with SessionStore(folder) as store:
+        plan = synthetic_plan(5)
+        rec = Recorder(store, plan, device="Sim")
+        for item in synthetic_session(plan):
+            (rec.on_event if isinstance(item, SessionEvent) else rec.on_snapshot)(item)
+        rec.finish(StopReason.FINISHED, {})
+    db = folder / "sessions.db"
+    data = bytearray(db.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)
+    db.write_bytes(bytes(data))
+    return db
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["history"], ["history", "show", "1"], ["export", "1", "--format", "csv", "-o", "out.csv"]],
+    ids=["list", "show", "export"],
+)
+def test_a_damaged_store_names_the_file_and_what_to_do(tmp_path: Path, args: list[str]) -> None:
+    db = _damaged_store(tmp_path / "data")
+    line = _one_sentence(_treadwalk(tmp_path, *args), 1)
+    assert f"the session store {db} is damaged" in line
+    assert "move it aside" in line
+    assert f"mv {db} {db}.damaged" in line
+
+
+@pytest.mark.parametrize("args", [["history"], ["export", "1", "--format", "csv"]], ids=["history", "export"])
+def test_a_data_dir_that_is_a_file_is_bad_input(tmp_path: Path, args: list[str]) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder\n")
+    line = _one_sentence(_treadwalk(tmp_path, *args, "--data-dir", str(a_file)), 2)
+    assert f"--data-dir {a_file} is a file, not a folder" in line
+    assert "No sessions recorded yet" not in line
