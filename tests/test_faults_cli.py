@@ -192,3 +192,43 @@ def test_a_data_dir_that_is_a_file_is_bad_input(tmp_path: Path, args: list[str])
     line = _one_sentence(_treadwalk(tmp_path, *args, "--data-dir", str(a_file)), 2)
     assert f"--data-dir {a_file} is a file, not a folder" in line
     assert "No sessions recorded yet" not in line
+
+
+# -- 8. profiles: a size limit, and the total length summed through the repeats -------------------
+
+
+def _nested(levels: int, times: int) -> str:
+    """``levels`` repeats of ``times`` each, nested, around one 1 s segment."""
+    head = 'name = "Forever"\n'
+    prefix = "segment"
+    for _ in range(levels):
+        head += f"[[{prefix}]]\nrepeat = {times}\n"
+        prefix += ".segment"
+    return head + f"[[{prefix}]]\nduration = '1s'\nspeed = 4\n"
+
+
+@pytest.mark.timeout(20)  # a backstop: expanding 10^8 segments first took 48 s of CPU here
+def test_nested_repeats_are_refused_without_expanding_them(tmp_path: Path) -> None:
+    from treadwalk.core.errors import ProfileError
+    from treadwalk.profile import load_profile
+
+    big = tmp_path / "forever.toml"
+    big.write_text(_nested(4, 100))
+    for _ in range(20):  # twenty times: each must take no time at all
+        with pytest.raises(ProfileError, match=r"lasts 27777\.8 h; keep it under 12 h"):
+            load_profile(big)
+    fine = tmp_path / "fine.toml"
+    fine.write_text(_nested(2, 100))  # 10 000 s: under 12 h, plays
+    assert len(load_profile(fine).to_plan().segments) == 10_000
+
+
+def test_a_profile_file_over_the_size_limit_is_one_sentence(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.toml"
+    huge.write_text(_nested(1, 2) + "# padding\n" * 200_000)  # 2 MB of comments around a valid profile
+    sentence = f"{huge}: the file is 2.0 MB; a profile is at most 1 MB"
+    line = _one_sentence(_treadwalk(tmp_path, "run", str(huge), "--sim", "--yes"), 2)
+    assert sentence in line
+    out = _treadwalk(tmp_path, "profiles", "validate", str(huge))  # one line per file, then a count
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[0].startswith(sentence)
+    assert not (tmp_path / "data").exists()  # never played, never copied into the record
