@@ -232,3 +232,23 @@ def test_a_profile_file_over_the_size_limit_is_one_sentence(tmp_path: Path) -> N
     assert out.returncode == 2
     assert out.stderr.splitlines()[0].startswith(sentence)
     assert not (tmp_path / "data").exists()  # never played, never copied into the record
+
+
+# -- 9. export of a session that never started ----------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["fit", "tcx", "csv"])
+def test_export_of_a_session_that_never_started_writes_nothing(tmp_path: Path, fmt: str) -> None:
+    from treadwalk.core.model import EventKind, SessionEvent, StopReason
+    from treadwalk.recording import Recorder
+    from treadwalk.recording.synthetic import synthetic_plan
+
+    with SessionStore(tmp_path / "data") as store:  # as an older treadwalk left it: no samples
+        rec = Recorder(store, synthetic_plan(5), device="Sim")
+        rec.on_event(SessionEvent(0.0, 1.7e9, EventKind.STOP, "Stopped after an error: no adapter"))
+        rec.finish(StopReason.ERROR, {})
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    line = _one_sentence(_treadwalk(tmp_path, "export", "1", "--format", fmt, "-o", str(out_dir)), 2)
+    assert "session 1 has nothing to export: it never started" in line
+    assert list(out_dir.iterdir()) == []
