@@ -252,3 +252,97 @@ def test_export_of_a_session_that_never_started_writes_nothing(tmp_path: Path, f
     line = _one_sentence(_treadwalk(tmp_path, "export", "1", "--format", fmt, "-o", str(out_dir)), 2)
     assert "session 1 has nothing to export: it never started" in line
     assert list(out_dir.iterdir()) == []
+
+
+# -- 11. a closed HCI transport ends `sim` ---------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_sim_ends_when_its_controller_goes_away() -> None:
+    """A real TCP controller (Bumble's, in its own process) serves the sim, then is killed: the
+    sim says so and exits 1 (it used to serve nothing for ever)."""
+    import asyncio
+
+    from test_sim_cli import _free_port, _start_sim
+
+    port, other = _free_port(), _free_port()  # the app links at least two controllers
+    controller = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bumble.apps.controllers", f"tcp-server:_:{port}", f"tcp-server:_:{other}"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sim = None
+    try:
+        sim = await _start_sim(port)
+        controller.kill()
+        await controller.wait()
+        assert sim.stderr is not None
+        async with asyncio.timeout(20.0):  # bounded real wait: a closed socket is seen at once
+            rest = (await sim.stderr.read()).decode()
+            rc = await sim.wait()
+    finally:
+        if controller.returncode is None:
+            controller.kill()
+            await controller.wait()
+        if sim is not None and sim.returncode is None:
+            sim.kill()
+            await sim.wait()
+    assert rc == 1, rest
+    assert "Traceback" not in rest
+    last = rest.strip().splitlines()[-1]
+    assert last.startswith(f"treadwalk: The HCI transport 'tcp-client:127.0.0.1:{port}' closed")
+    assert "start the controller again" in last
+
+
+def _connected(port: int) -> bool:
+    """Whether a client is connected to our listener on ``port`` (Linux: /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
+            return True
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [["scan", "--timeout", "60"], ["info", "--device", "KS-ST A1", "--timeout", "60"]],
+    ids=["scan", "info"],
+)
+def test_scan_and_info_end_when_the_controller_goes_away(tmp_path: Path, args: list[str]) -> None:
+    import time
+
+    from test_radio_hci import _free_port, _wait_listening
+
+    port, other = _free_port(), _free_port()
+    controller = subprocess.Popen(
+        [sys.executable, "-m", "bumble.apps.controllers", f"tcp-server:_:{port}", f"tcp-server:_:{other}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    spec = f"tcp-client:127.0.0.1:{port}"
+    proc = None
+    try:
+        _wait_listening(port, controller)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "treadwalk", *args, "--hci", spec],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(tmp_path),
+        )
+        deadline = time.monotonic() + 20.0
+        while not _connected(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the host is powered on and scanning
+        controller.kill()
+        controller.wait(timeout=5)
+        out, err = proc.communicate(timeout=20)  # it used to wait out its 60 s
+    finally:
+        for p in (controller, proc):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(timeout=5)
+    assert proc.returncode == 1, (out, err)
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"treadwalk: The HCI transport '{spec}' closed")

@@ -33,10 +33,11 @@ async def _scan(args: argparse.Namespace) -> int:
     from treadwalk.treadmill.discovery import scan
 
     if args.hci:
-        from treadwalk.cli.hci import open_radio
+        from treadwalk.cli.hci import open_radio, until_lost
 
         async with open_radio(args.hci) as radio:
-            machines = await scan(args.timeout, backend=radio.scanner_backend)
+            found = scan(args.timeout, backend=radio.scanner_backend)
+            machines = await until_lost(radio, found, "scan again")
     else:
         machines = await scan(args.timeout)
     if args.json:

@@ -100,7 +100,7 @@ async def _serve(
 
     from treadwalk.core.clock import LoopClock
     from treadwalk.core.errors import TreadmillError
-    from treadwalk.radio import open_hci_device
+    from treadwalk.radio import open_hci_link
     from treadwalk.sim import VirtualTreadmill
     from treadwalk.sim.replay import ReplayTreadmill
 
@@ -120,8 +120,9 @@ async def _serve(
         loop.add_signal_handler(sig, stop.set)
     try:
         try:
-            opened = open_hci_device(spec, name)
-            device = await opened.__aenter__()
+            opened = open_hci_link(spec, name)
+            link = await opened.__aenter__()
+            device = link.device
         except (OSError, ValueError, RuntimeError, TimeoutError) as exc:
             raise TreadmillError(
                 f"Cannot open the HCI transport '{spec}' ({type(exc).__name__}: {exc}); check the spec "
@@ -138,10 +139,25 @@ async def _serve(
                 print(
                     f"treadwalk sim: serving '{name}' on {spec}; Ctrl+C to stop", file=sys.stderr, flush=True
                 )
-                await stop.wait()
+                await _until_stopped_or_lost(stop, link.lost, spec)
         finally:
             await opened.__aexit__(None, None, None)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         sim_logger.removeHandler(handler)
+
+
+async def _until_stopped_or_lost(stop: Any, lost: Any, spec: str) -> None:
+    """Serve until Ctrl+C/SIGTERM, or end when the transport closed under us."""
+    import asyncio
+
+    from treadwalk.cli.hci import transport_closed
+
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({stopped, lost}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if lost.done() and not stop.is_set():
+        raise transport_closed(spec, lost, "run 'treadwalk sim' again")
