@@ -683,6 +683,8 @@ def _message(snap: SessionSnapshot, view: View, width: int) -> Text:
     if snap.phase == Phase.PAUSED and snap.paused_by == "machine":
         text = " The treadmill paused itself. Press space (or its Start button) to resume. "
         return _fit(Text(text, style=S_WARN), width)
+    if view.not_saved:  # the recorder cannot save: say so for as long as it lasts
+        return _fit(Text(f" ! {view.not_saved}", style=S_WARN), width)
     if view.notice:  # the answer to a key just pressed (the live loop lets it go after a while)
         return _fit(Text(f" {view.notice}", style=S_LABEL), width)
     if snap.clamped:
