@@ -346,3 +346,53 @@ def test_scan_and_info_end_when_the_controller_goes_away(tmp_path: Path, args: l
     assert proc.returncode == 1, (out, err)
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith(f"treadwalk: The HCI transport '{spec}' closed")
+
+
+@pytest.mark.slow
+async def test_run_over_hci_ends_when_the_controller_goes_away(tmp_path: Path) -> None:
+    """The walk's link dies with the transport (Bumble's host drops every link): reconnect, the
+    grace period, then one sentence and exit 1 (bounded; here a 3 s grace from the config)."""
+    import asyncio
+
+    from test_sim_cli import _free_port, _start_sim
+
+    (tmp_path / "config.toml").write_text("reconnect_grace_s = 3\n")
+    env = {**_env(tmp_path), "TREADWALK_CONFIG": str(tmp_path / "config.toml"), "PYTHONUNBUFFERED": "1"}
+    p1, p2 = _free_port(), _free_port()
+    controller = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bumble.apps.controllers", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sim = walk = None
+    try:
+        sim = await _start_sim(p1)
+        walk = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "treadwalk", "run", "demo", "--device", "tcp-sim", "--yes"),
+            *("--no-dashboard", "--hci", f"tcp-client:127.0.0.1:{p2}"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        assert walk.stdout is not None and walk.stderr is not None
+        async with asyncio.timeout(40.0):
+            while b"Go!" not in await walk.stdout.readline():
+                pass
+        controller.kill()
+        await controller.wait()
+        async with asyncio.timeout(30.0):
+            out, err = await walk.communicate()
+    finally:
+        for proc in (controller, sim, walk):
+            if proc is not None and proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert walk.returncode == 1, err
+    assert b"Traceback" not in err
+    assert (
+        err.decode()
+        .strip()
+        .splitlines()[-1]
+        .startswith("treadwalk: The link to the treadmill did not come back")
+    )
+    assert b"connection_lost" in out
