@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from treadwalk.core.errors import TreadmillError
@@ -40,10 +40,10 @@ def transport_closed(spec: str, lost: asyncio.Future[None], then: str) -> Treadm
     )
 
 
-async def until_lost[T](radio: Any, work: Awaitable[T], then: str) -> T:
+async def until_lost[T](radio: Any, work: Coroutine[Any, Any, T], then: str) -> T:
     """``work``, unless the radio's transport closes first: then it is cancelled and the
     command ends with ``transport_closed`` (instead of waiting on a dead link)."""
-    task: asyncio.Future[T] = asyncio.ensure_future(work)
+    task: asyncio.Task[T] = asyncio.create_task(work, name="hci-work")
     lost: asyncio.Future[None] = radio.lost
     waiting: set[asyncio.Future[Any]] = {task, lost}
     try:

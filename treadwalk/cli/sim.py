@@ -154,10 +154,11 @@ async def _until_stopped_or_lost(stop: Any, lost: Any, spec: str) -> None:
 
     from treadwalk.cli.hci import transport_closed
 
-    stopped = asyncio.ensure_future(stop.wait())
+    stopped = asyncio.create_task(stop.wait(), name="sim-stop")
     try:
         await asyncio.wait({stopped, lost}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopped.cancel()
+        await asyncio.wait({stopped})
     if lost.done() and not stop.is_set():
         raise transport_closed(spec, lost, "run 'treadwalk sim' again")
