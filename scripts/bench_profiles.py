@@ -7,7 +7,10 @@ the Profile) and to flatten each into a Plan. Side by side:
 - tomllib only: parsing the same files without any validation (the floor);
 - eager line index: the naive alternative of scanning each file for line numbers on every
   load (treadwalk builds the index only when there is a problem to report);
-- one cold process: ``python -c "load all"``, interpreter start included, for scale.
+- one cold process: ``python -c "load all"``, interpreter start included, for scale;
+- a profile too long by its repeats (100 x 100 x 20 around one 1 s segment: 55.6 h, refused):
+  the total summed through the repeats (what the loader does) against expanding every segment
+  first (what it did: 100 x 100 x 100 x 100 took 48 s before its "lasts 27777.8 h").
 
 And a 200-step workout (warm-up, 99 x [fast 60 s, easy 60 s] as written out steps, cool-down
 ... as 200 plain steps with names, inclines and a cue each) read as a FIT workout next to the
@@ -34,6 +37,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+from treadwalk.core.errors import ProfileError
 from treadwalk.profile import LIBRARY, Profile, Segment, dump_profile, load_profile, parse_profile
 from treadwalk.profile.fitworkout import write_fit_workout
 from treadwalk.profile.model import ProfileCue
@@ -60,6 +64,34 @@ def eager_line_index() -> None:
         text = f.read_text(encoding="utf-8")
         LineIndex(text)
         parse_profile(text, str(f)).to_plan()
+
+
+def _nested(levels: list[int]) -> str:
+    text, prefix = 'name = "Too long"\n', "segment"
+    for times in levels:
+        text += f"[[{prefix}]]\nrepeat = {times}\n"
+        prefix += ".segment"
+    return text + f"[[{prefix}]]\nduration = '1s'\nspeed = 4\n"
+
+
+NESTED = _nested([100, 100, 20])
+
+
+def nested_refused() -> None:
+    try:
+        parse_profile(NESTED, "too-long.toml")
+    except ProfileError:
+        return
+    raise AssertionError("the nested profile should be refused")
+
+
+def nested_expanded() -> None:
+    from treadwalk.profile import loader
+
+    data = tomllib.loads(NESTED)
+    items = loader._parse_items(data["segment"], ("segment",), 0, loader._Problems("x", NESTED, None))
+    total = sum(loader._duration_s(seg) for seg, _ in Profile(name="x", items=items).segments())
+    assert total > loader.TOTAL_MAX_S
 
 
 def measure(fns: list[Callable[[], None]], repeats: int) -> list[tuple[float, float, float]]:
@@ -203,6 +235,13 @@ def main() -> None:
     ]
     for (label, _), (med, p99, worst) in zip(
         cases, measure([f for _, f in cases], args.repeats), strict=True
+    ):
+        print(f"| {label} | {med:.2f} ms | {p99:.2f} ms | {worst:.2f} ms |")
+    print("\n| 100 x 100 x 20 repeats (55.6 h, refused) | median | p99 | max |")
+    print("|---|---|---|---|")
+    nested = [("summed through the repeats (treadwalk)", nested_refused), ("expanded first", nested_expanded)]
+    for (label, _), (med, p99, worst) in zip(
+        nested, measure([f for _, f in nested], max(3, args.repeats // 40)), strict=True
     ):
         print(f"| {label} | {med:.2f} ms | {p99:.2f} ms | {worst:.2f} ms |")
     print(f"\ncold process (interpreter start + imports + load all), median of 5: {cold_process(5):.0f} ms")

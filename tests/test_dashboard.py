@@ -253,6 +253,25 @@ def test_connection_and_machine_states_are_always_visible() -> None:
     assert "The treadmill paused itself" in paused
 
 
+def test_a_failing_recording_is_on_the_screen_until_it_works_again() -> None:
+    """The recorder's RECORDING event (the store is full) shows on the live screen at once, over
+    a cap notice, and goes when the store works again."""
+    from treadwalk.core.model import EventKind
+
+    failing = "Recording is failing (database or disk is full): the walk goes on and is kept in memory"
+    dash = Dashboard(console=Console(file=io.StringIO(), width=120), keys=False)
+    dash.on_snapshot(snap(clamped="above your --max-speed 6.0 km/h"))
+    dash.on_event(
+        SessionEvent(1.0, 1.0, EventKind.RECORDING, failing, {"saved": False, "fallback": "/tmp/x"})
+    )
+    screen = "\n".join(text_of(dash.snapshot, 120, 30, dash.view()))
+    assert f"! {failing}" in screen
+    dash.on_event(SessionEvent(9.0, 9.0, EventKind.RECORDING, "Recording works again.", {"saved": True}))
+    screen = "\n".join(text_of(dash.snapshot, 120, 30, dash.view()))
+    assert f"! {failing}" not in screen
+    assert "! target capped" in screen
+
+
 def test_clamped_targets_and_overrides_say_so() -> None:
     s = snap(clamped="above your --max-speed 6.0 km/h", speed_override_kmh=0.5, incline_override_pct=-1.0)
     screen = "\n".join(text_of(s, 80, 24))

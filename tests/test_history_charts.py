@@ -363,7 +363,7 @@ def test_a_picture_of_a_walk_never_started_is_refused(
         main(["export", str(rec.session_id), "--format", "svg", "-o", str(out), "--data-dir", str(tmp_path)])
         == 2
     )
-    assert "no samples from a moving belt" in capsys.readouterr().err
+    assert "nothing to export: it never started" in capsys.readouterr().err
     assert not out.exists()
 
 

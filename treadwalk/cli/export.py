@@ -72,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
     with store:
         try:
             info = store.get_session(session_id)
+            if info.sample_count == 0:  # every format, csv too: no file with a header and nothing else
+                raise UsageError(
+                    f"session {session_id} has nothing to export: it never started (no samples were "
+                    f"recorded); 'treadwalk history show {session_id}' shows what happened"
+                )
             if fmt == "fit":
                 data: bytes = export_fit(store, session_id)
             elif fmt == "tcx":

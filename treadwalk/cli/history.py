@@ -81,6 +81,10 @@ def open_existing(data_dir: str | None, session_id: int | None = None) -> Any:
     from treadwalk.recording import SessionStore
 
     path = store_path(data_dir)
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        where = "--data-dir" if data_dir else "the data folder (TREADWALK_DATA_DIR or the default)"
+        raise UsageError(f"{where} {folder} is a file, not a folder: give the folder that holds {path.name}")
     if not path.exists():
         if session_id is not None:
             raise UsageError(

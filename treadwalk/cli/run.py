@@ -135,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be a number, not {value}.")
     if args.max_speed is not None and args.max_speed <= 0:
         raise UsageError(f"--max-speed must be above 0 km/h, not {args.max_speed:g}.")
+    _check_max_incline(args.max_incline)
+    if args.summary_json:
+        _check_summary_path(args.summary_json)
     if args.cooldown is not None and not (0 <= args.cooldown <= 1800):
         raise UsageError(f"--cooldown must be from 0 to 1800 seconds, not {args.cooldown:g}.")
     ceiling = config.heart_rate.ceiling_bpm
@@ -160,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
     plan = resolve_plan(plan, config.heart_rate)  # a zone without its config: ConfigError, exit 2
     if note:
         print(f"treadwalk: {note}", flush=True)
+
+    if not args.yes:
+        _check_keys_reachable()
 
     settings = Settings(
         auto_start=args.yes,
@@ -288,6 +294,7 @@ class _Composition:
                 heart_rate=self.heart_rate,
             )
             self.session = session
+            recorder.notify = session.notify  # "recording is failing" reaches every observer
             display = self._display(session, str(store.path))
             self.voice = self._voice(session)
             telemetry = await self._telemetry(stack, session)
@@ -314,18 +321,22 @@ class _Composition:
                 raise _first(group) from None
             finally:
                 final = final or session.result()
-                summary = {"session_id": recorder.session_id, "profile": self.plan.name, **final.to_dict()}
+                kept = None if recorder.discarded else recorder.session_id  # never connected: not kept
+                summary = {"session_id": kept, "profile": self.plan.name, **final.to_dict()}
                 try:
                     recorder.finish(final.stop_reason, summary)
                 finally:
                     if self.args.summary_json:
                         _write_json(self.args.summary_json, summary)
-            if self.display_error is not None:
-                print(f"treadwalk: {self.display_error}", file=sys.stderr)
-            elif final.stop_reason in (StopReason.CONNECTION_LOST, StopReason.ERROR) and final.message:
-                print(f"treadwalk: {final.message}", file=sys.stderr)
+            why = self.display_error
+            if why is None and final.stop_reason in (StopReason.CONNECTION_LOST, StopReason.ERROR):
+                why = final.message
+            if not final.belt_stopped:  # safety rule 7: said out loud, in the same sentence as why
+                unconfirmed = STOP_NOT_CONFIRMED[0].lower() + STOP_NOT_CONFIRMED[1:]
+                why = f"{why.rstrip('.')}, and {unconfirmed}" if why else STOP_NOT_CONFIRMED
+            if why:
+                print(f"treadwalk: {why}", file=sys.stderr)
             if not final.belt_stopped:
-                print(f"treadwalk: {STOP_NOT_CONFIRMED}", file=sys.stderr)
                 return 1
             return EXIT_BY_REASON.get(final.stop_reason.value, 1)
 
@@ -493,6 +504,52 @@ def _first(group: BaseExceptionGroup[Any]) -> BaseException:
     return exc
 
 
+def _check_max_incline(value: float | None) -> None:
+    """``--max-incline`` within what the config allows for ``max_incline_pct``."""
+    from treadwalk.core.config import NUMBER_RANGES
+
+    lo, hi = NUMBER_RANGES["max_incline_pct"]
+    if value is not None and not lo <= value <= hi:
+        raise UsageError(f"--max-incline must be from {lo:g} to {hi:g} %, not {value:g}.")
+
+
+def _check_summary_path(raw: str) -> None:
+    """``--summary-json`` must be writable before the belt starts, not after the walk."""
+    import os
+    from pathlib import Path
+
+    path = Path(raw).expanduser()
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"--summary-json {raw} is a folder; give a file name, e.g. {path / 'summary.json'}.")
+    if not folder.is_dir():
+        raise UsageError(
+            f"--summary-json: the folder {folder} does not exist; create it or choose another path."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--summary-json: cannot write to {path}; choose a path you may write to.")
+
+
+def _check_keys_reachable() -> None:
+    """Without ``--yes`` the belt starts on a key: stdin must be a terminal, or a pipe a program
+    writes keys into. /dev/null, a file or no stdin would leave the session waiting for ever."""
+    import os
+    import stat
+    import sys
+
+    try:
+        fd = sys.stdin.fileno()
+        mode = os.fstat(fd).st_mode
+        ok = os.isatty(fd) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+    except (AttributeError, OSError, ValueError):
+        ok = False
+    if not ok:
+        raise UsageError(
+            "the belt starts on a key press and stdin is not a terminal: run it in a terminal, "
+            "or add --yes to start after the countdown."
+        )
+
+
 def _open_hci(spec: str) -> Any:
     import contextlib
 
@@ -552,6 +609,7 @@ class PlainLines:
         self._saved_to = saved_to
         self._ended = asyncio.Event()
         self._last: SessionSnapshot | None = None
+        self._not_saved: str | None = None  # the recorder's last word while it cannot save
 
     def on_snapshot(self, snapshot: SessionSnapshot) -> None:
         from treadwalk.core.model import Phase
@@ -564,6 +622,8 @@ class PlainLines:
         from treadwalk.core.model import EventKind
         from treadwalk.core.units import format_duration
 
+        if event.kind == EventKind.RECORDING:
+            self._not_saved = None if event.data.get("saved") else event.message
         elapsed = self._last.session_elapsed_s if self._last is not None else 0.0
         print(f"{format_duration(elapsed):>8}  {event.kind:<12} {event.message}", flush=True)
         if event.kind == EventKind.PHASE and event.data.get("phase") == "ready" and self._keys:
@@ -607,7 +667,9 @@ class PlainLines:
         if snap.energy_kcal is not None:
             parts.append(f"{snap.energy_kcal:.0f} kcal")
         line = f"{format_duration(snap.session_elapsed_s):>8}  {'summary':<12} " + " · ".join(parts)
-        if snap.session_id is not None:
+        if self._not_saved is not None:
+            line += f" · {self._not_saved}"
+        elif snap.session_id is not None:
             line += f" · saved as session {snap.session_id} (treadwalk history show {snap.session_id})"
         return line
 

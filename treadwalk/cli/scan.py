@@ -51,10 +51,12 @@ async def _both(timeout_s: float, backend: Any) -> tuple[list[Any], list[Any]]:
 
 async def _scan(args: argparse.Namespace) -> int:
     if args.hci:
-        from treadwalk.cli.hci import open_radio
+        from treadwalk.cli.hci import open_radio, until_lost
 
         async with open_radio(args.hci) as radio:
-            machines, straps = await _both(args.timeout, radio.scanner_backend)
+            machines, straps = await until_lost(
+                radio, _both(args.timeout, radio.scanner_backend), "scan again"
+            )
     else:
         machines, straps = await _both(args.timeout, None)
     if args.json:

@@ -151,7 +151,7 @@ async def _serve(
 
     from treadwalk.core.clock import LoopClock
     from treadwalk.core.errors import TreadmillError
-    from treadwalk.radio import open_hci_device
+    from treadwalk.radio import open_hci_link
     from treadwalk.sim import VirtualStrap, VirtualTreadmill
     from treadwalk.sim.replay import ReplayTreadmill
 
@@ -172,7 +172,7 @@ async def _serve(
 
     async def open_device(at: str, as_name: str, address: str | None = None) -> tuple[Any, Any]:
         try:
-            opened = open_hci_device(at, as_name, address)
+            opened = open_hci_link(at, as_name, address)
             return opened, await opened.__aenter__()
         except (OSError, ValueError, RuntimeError, TimeoutError) as exc:
             raise TreadmillError(
@@ -182,8 +182,9 @@ async def _serve(
 
     try:
         async with contextlib.AsyncExitStack() as stack:
-            opened, device = await open_device(spec, name)
+            opened, link = await open_device(spec, name)
             stack.push_async_exit(opened)
+            device = link.device
             clock = LoopClock(speedup)
             server: Any = (
                 ReplayTreadmill(device, clock, capture, name=name)
@@ -194,8 +195,9 @@ async def _serve(
             print(f"treadwalk sim: serving '{name}' on {spec}; Ctrl+C to stop", file=sys.stderr, flush=True)
             if strap is not None:
                 # its own address: on the same link as the treadmill's it must not be taken for it
-                opened_hr, hr_device = await open_device(strap["spec"], strap["name"], STRAP_ADDRESS)
+                opened_hr, hr_link = await open_device(strap["spec"], strap["name"], STRAP_ADDRESS)
                 stack.push_async_exit(opened_hr)
+                hr_device = hr_link.device
                 await stack.enter_async_context(
                     VirtualStrap(
                         hr_device,
@@ -213,8 +215,24 @@ async def _serve(
                     file=sys.stderr,
                     flush=True,
                 )
-            await stop.wait()
+            await _until_stopped_or_lost(stop, link.lost, spec)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         sim_logger.removeHandler(handler)
+
+
+async def _until_stopped_or_lost(stop: Any, lost: Any, spec: str) -> None:
+    """Serve until Ctrl+C/SIGTERM, or end when the transport closed under us."""
+    import asyncio
+
+    from treadwalk.cli.hci import transport_closed
+
+    stopped = asyncio.create_task(stop.wait(), name="sim-stop")
+    try:
+        await asyncio.wait({stopped, lost}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        await asyncio.wait({stopped})
+    if lost.done() and not stop.is_set():
+        raise transport_closed(spec, lost, "run 'treadwalk sim' again")

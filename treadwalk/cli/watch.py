@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from treadwalk.core.errors import TreadwalkError
+
 
 def register(sub: Any) -> None:
     from treadwalk.telemetry.settings import add_mqtt_arguments
@@ -102,15 +104,28 @@ async def _live(settings: Any) -> int:
         dirty.set()
 
     dirty = asyncio.Event()
-    with WatchView() as view:
-        async with asyncio.TaskGroup() as group:
-            task = group.create_task(watch_broker(settings, board, changed), name="watch-broker")
-            while not task.done():
-                view.update(board.rows(), time.time(), title=f"{settings.display} — {status} (Ctrl+C ends)")
-                dirty.clear()
-                try:
-                    async with asyncio.timeout(1.0):  # also redraw each second: "last seen" moves
-                        await dirty.wait()
-                except TimeoutError:
-                    pass
+    try:
+        with WatchView() as view:
+            async with asyncio.TaskGroup() as group:
+                task = group.create_task(watch_broker(settings, board, changed), name="watch-broker")
+                while not task.done():
+                    title = f"{settings.display} — {status} (Ctrl+C ends)"
+                    view.update(board.rows(), time.time(), title=title)
+                    dirty.clear()
+                    try:
+                        async with asyncio.timeout(1.0):  # also redraw each second: "last seen" moves
+                            await dirty.wait()
+                    except TimeoutError:
+                        pass
+    except ExceptionGroup as group:
+        # the broker task's TelemetryError (first connection refused) is the one sentence to say
+        errors = group.subgroup(TreadwalkError)
+        if errors is None:
+            raise
+        raise _first_leaf(errors) from None
     return 0
+
+
+def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

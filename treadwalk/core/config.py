@@ -81,6 +81,7 @@ class Config:
 _NUMBERS = {"max_speed_kmh": (0.5, 30.0), "max_incline_pct": (-10.0, 40.0), "reconnect_grace_s": (0.0, 600.0),
             "cooldown_s": (0.0, 1800.0)}  # fmt: skip
 _TABLES = ("quirks", "mqtt", "paces", "voice")
+NUMBER_RANGES = _NUMBERS  # what `run --max-speed/--max-incline/--cooldown` are checked against too
 
 
 def load_config(path: Path | None = None) -> Config:

@@ -408,6 +408,7 @@ class EventKind(enum.StrEnum):
     WARNING = "warning"
     HEART_RATE = "heart_rate"  # the heart-rate controller moved a target, or holds, and why
     LOG = "log"  # a log record shown on the dashboard (never from the engine)
+    RECORDING = "recording"  # from the recorder: the store failed or recovered (data: saved, fallback)
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,7 @@ def render_summary(
     *,
     units: str | None = None,
     saved_to: str | None = None,
+    not_saved: str | None = None,
     width: int = 80,
 ) -> RenderableType:
     """The end-of-session panel: totals, per segment kind, per incline band, where it was saved."""
@@ -140,7 +141,9 @@ def render_summary(
     if summary.moving_s <= 0 and summary.distance_m <= 0:
         # quit before the belt ever moved: no table of zeros and "-- min/km", just say so
         lines: list[RenderableType] = [Text("Nothing was walked: the belt was never started.", style=S_LABEL)]
-        if snapshot.session_id is not None:
+        if not_saved is not None:
+            lines.append(Text(not_saved, style=S_LABEL))
+        elif snapshot.session_id is not None:
             lines.append(
                 Text(f"Recorded as session {snapshot.session_id} (treadwalk history).", style=S_LABEL)
             )
@@ -206,10 +209,12 @@ def render_summary(
     done = len(summary.segments_seen)
     body.append(Text(f"\n{done} of {len(plan.segments)} segments of {plan.name}", style=S_LABEL))
     where = Text()
-    if snapshot.session_id is not None:
+    if not_saved is not None:
+        where.append(not_saved, style="bold")
+    elif snapshot.session_id is not None:
         where.append(f"Saved as session {snapshot.session_id}", style="bold")
         where.append(f"  (treadwalk history show {snapshot.session_id})", style=S_LABEL)
-    if saved_to:
+    if saved_to and not_saved is None:
         where.append(("  in " if where.cell_len else "Saved in ") + saved_to, style=S_LABEL)
     if where.cell_len:
         body.append(where)

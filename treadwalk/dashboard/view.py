@@ -109,6 +109,7 @@ class View:
     events: tuple[SessionEvent, ...] = ()
     summary: SessionSummary | None = None
     saved_to: str | None = None
+    not_saved: str | None = None  # the recorder's word while it cannot save (replaces "Saved as")
     notice: str | None = None  # a local hint, e.g. "press Enter to start"
     position_s: float | None = None  # last place on the plan (for a cool-down outside the plan)
 
@@ -403,6 +404,8 @@ def _message(snap: SessionSnapshot, view: View, width: int) -> Text:
     if snap.phase == Phase.PAUSED and snap.paused_by == "machine":
         text = " The treadmill paused itself. Press space (or its Start button) to resume. "
         return fit(Text(text, style=S_WARN), width)
+    if view.not_saved:  # the recorder cannot save: say so for as long as it lasts
+        return fit(Text(f" ! {view.not_saved}", style=S_WARN), width)
     if view.notice:  # the answer to a key just pressed (the live loop lets it go after a while)
         return fit(Text(f" {view.notice}", style=S_LABEL), width)
     if snap.clamped:
@@ -623,7 +626,9 @@ def _sections(
 
 
 def _render_end(snap: SessionSnapshot, view: View, width: int, height: int) -> RenderableType:
-    panel = render_summary(snap, view.summary, units=view.units, saved_to=view.saved_to, width=width)
+    panel = render_summary(
+        snap, view.summary, units=view.units, saved_to=view.saved_to, not_saved=view.not_saved, width=width
+    )
     return Group(_header(snap, width), panel)
 
 

@@ -173,6 +173,11 @@ class Session:
     def add_observer(self, observer: Observer) -> None:
         self._observers.append(observer)
 
+    def notify(self, kind: EventKind, message: str, data: dict[str, Any] | None = None) -> None:
+        """An observer's own news for every observer (the recorder: "recording is failing"), as
+        a ``SessionEvent`` now. Never touches the belt logic."""
+        self._publish_event(Emit(kind, message, dict(data or {})))
+
     @property
     def state(self) -> EngineState:
         return self._state

@@ -23,7 +23,7 @@ from pathlib import Path
 from treadwalk.core.errors import ProfileError, ProfileProblem, UsageError
 
 from .dump import dump_profile
-from .loader import parse_profile
+from .loader import PROFILE_MAX_BYTES, parse_profile
 from .model import Profile
 from .qzxml import read_qz_xml, write_qz_xml
 from .zwo import Paces, read_zwo, write_zwo
@@ -87,6 +87,16 @@ def load_profile(path: str | os.PathLike[str], *, paces: Paces | None = None) ->
     p = Path(path)
     fmt = _format_of(p)
     try:
+        size = p.stat().st_size
+        if size > PROFILE_MAX_BYTES:
+            raise ProfileError(
+                ProfileProblem(
+                    str(p),
+                    None,
+                    f"the file is {size / 1e6:.1f} MB; a profile is at most {PROFILE_MAX_BYTES / 1e6:g} MB "
+                    "(is this the right file?)",
+                )
+            )
         if fmt == ".fit":
             from .fitworkout import read_fit_workout
 

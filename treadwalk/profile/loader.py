@@ -9,7 +9,9 @@ when playing):
 
 - speed 0.5-25 km/h (``SPEED_MIN_KMH``/``SPEED_MAX_KMH``), incline -5..40 % (``INCLINE_*``);
 - a segment lasts 1 s to 6 h, or runs 1 m to 100 km, or is open (``duration = "open"``: it
-  plays until the walker presses n); a profile lasts at most 12 h;
+  plays until the walker presses n); a profile lasts at most 12 h (summed through the repeats,
+  never by expanding them);
+- a profile file is at most 1 MB (``PROFILE_MAX_BYTES``; the built-ins are a few kB);
 - repeat 1-100 times, nested at most 4 deep, never empty;
 - a cue is 1-80 characters, at an offset inside its segment (time for a time segment,
   ``at_distance`` for a distance segment).
@@ -46,6 +48,7 @@ __all__ = [
     "DURATION_MAX_S",
     "INCLINE_MAX_PCT",
     "INCLINE_MIN_PCT",
+    "PROFILE_MAX_BYTES",
     "SPEED_MAX_KMH",
     "SPEED_MIN_KMH",
     "parse_profile",
@@ -61,6 +64,7 @@ DURATION_MAX_S = 6 * 3600.0
 DISTANCE_MIN_M = 1.0
 DISTANCE_MAX_M = 100_000.0
 TOTAL_MAX_S = 12 * 3600.0
+PROFILE_MAX_BYTES = 1_000_000
 REPEAT_MAX = 100
 NESTING_MAX = 4
 CUE_MAX_CHARS = 80
@@ -464,6 +468,12 @@ def _parse_repeat(raw: dict[str, Any], path: Path, depth: int, out: _Problems) -
     return Repeat(times=times, items=items, name=name)
 
 
+def _items_s(items: tuple[Item, ...]) -> float:
+    """How long the items last, repeats multiplied out arithmetically (100x100x100x100 repeats
+    cost four multiplications, not 10^8 segments)."""
+    return sum(_duration_s(i) if isinstance(i, Segment) else i.times * _items_s(i.items) for i in items)
+
+
 def _duration_s(seg: Segment) -> float:
     if seg.duration_s is not None:
         return seg.duration_s
@@ -521,7 +531,7 @@ def profile_from_data(
             units=units,
             source=file,
         )
-        total = sum(_duration_s(seg) for seg, _ in profile.segments())
+        total = _items_s(profile.items)
         if total > TOTAL_MAX_S:
             out.add((), f"the profile lasts {total / 3600:.1f} h; keep it under {TOTAL_MAX_S / 3600:g} h")
         out.raise_if_any()

@@ -276,10 +276,10 @@ class FtmsTreadmill:
                 device = await BleakScanner.find_device_by_name(
                     target, timeout=self._scan_timeout_s, **kwargs
                 )
-        except BleakError as exc:
-            raise DeviceNotFound(
-                f"Bluetooth is not available ({exc}); check the adapter is on and you may use it."
-            ) from exc
+        except (BleakError, OSError) as exc:  # no adapter, no bluetoothd, no D-Bus socket
+            from treadwalk.treadmill.discovery import no_adapter
+
+            raise no_adapter(exc) from exc
         if device is None:
             raise DeviceNotFound(
                 f"No treadmill '{target}' answered within {self._scan_timeout_s:g} s; check it is on and not "

@@ -172,7 +172,11 @@ class Voice:
             if kind is EventKind.WARNING and not _worth_saying(event):
                 return
             self._put(Utterance(event.at, Topic.SAFETY, event.message))
-        elif kind is EventKind.RESUME or kind is EventKind.RECONNECT:
+        elif kind in (
+            EventKind.RESUME,
+            EventKind.RECONNECT,
+            EventKind.RECORDING,
+        ):  # recording: failing or back
             self._put(Utterance(event.at, Topic.SAFETY, event.message))
         elif kind is EventKind.SEGMENT:
             index = data.get("index")
