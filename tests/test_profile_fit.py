@@ -18,7 +18,15 @@ from test_profile import _depth, profiles
 
 from treadwalk.core.errors import ProfileError
 from treadwalk.core.model import SegmentKind
-from treadwalk.profile import LIBRARY, Repeat, Segment, list_profiles, load_profile, parse_profile
+from treadwalk.profile import (
+    LIBRARY,
+    Repeat,
+    Segment,
+    dump_profile,
+    list_profiles,
+    load_profile,
+    parse_profile,
+)
 from treadwalk.profile.fitworkout import read_fit_workout, write_fit_workout
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fit_workouts"
@@ -84,7 +92,7 @@ def test_a_coach_plan_imports_with_nested_repeats_names_cues_kinds_and_the_speed
         ("speed-zone.fit", "step 2: the target is speed zone 3, and the zone table is on the watch"),
         ("power-target.fit", "step 1: the target is power, which a treadmill cannot set"),
         ("repeat-until-time.fit", "step 2: a repeat until a time has passed cannot be planned"),
-        ("heart-rate.fit", "step 2: the target is heart-rate zone 2"),
+        ("heart-rate-percent.fit", "step 1: the target is heart rate 70 % of max to 80 % of max"),
         ("activity.fit", "this is a recorded activity, not a workout"),
     ],
 )
@@ -94,9 +102,40 @@ def test_what_cannot_be_played_is_refused_naming_the_step(fixture: str, says: st
     assert says in message
 
 
-def test_heart_rate_targets_are_refused_until_heart_rate_segments_exist() -> None:
-    message = refusal("heart-rate.fit")
-    assert "step 3: the target is heart rate 120 bpm to 130 bpm" in message  # stored + 100
+def test_heart_rate_targets_become_segments_that_hold_heart_rate() -> None:
+    """A zone and a custom bpm range (stored + 100) from another encoder: held by speed, from
+    the step before's speed, said once."""
+    profile = load_profile(FIXTURES / "heart-rate.fit")
+    warm, zone2, band = profile.segments()
+    assert warm[0].hr is None
+    z, b = zone2[0], band[0]
+    assert str(z.hr) == "zone2" and (z.name, z.duration_s) == ("Zone 2", 1200.0)
+    assert str(b.hr) == "120-130" and b.duration_s == 600.0
+    assert z.adjust.value == b.adjust.value == "speed"
+    assert z.speed.kmh == pytest.approx(warm[0].speed.kmh)  # the warm-up's 1.25-1.35 m/s middle
+    assert any("hold heart rate by speed" in n for n in profile.notes)
+
+
+def test_heart_rate_segments_round_trip_and_a_watch_sees_their_targets(tmp_path: Path) -> None:
+    src = tmp_path / "hr.toml"
+    src.write_text(
+        'name = "HR"\nintent = "walking"\n\n[[segment]]\nduration = "5m"\nspeed = 4.5\n\n'
+        '[[segment]]\nname = "Hold"\nduration = "20m"\nspeed = 5.0\nincline = 2\nhr = "110-125"\n'
+        'adjust = "incline"\nmin_incline = 0\nmax_incline = 10\n\n'
+        '[[segment]]\nduration = "10m"\nspeed = 4.8\nhr = "zone2"\n'
+    )
+    out = tmp_path / "hr.fit"
+    data, _notes = write_fit_workout(load_profile(src))
+    out.write_bytes(data)
+    assert dump_profile(load_profile(out)) == dump_profile(load_profile(src))
+    # an independent reader (Garmin's SDK) sees heart-rate targets on the two steps
+    messages, errors = Decoder(Stream.from_byte_array(bytearray(data))).read()
+    assert not errors
+    steps = messages["workout_step_mesgs"]
+    assert [s.get("target_type") for s in steps] == ["speed", "heart_rate", "heart_rate"]
+    hr_range = (steps[1]["custom_target_heart_rate_low"], steps[1]["custom_target_heart_rate_high"])
+    assert hr_range == (210, 225)  # 110-125 bpm, stored + 100 as FIT says
+    assert steps[2].get("target_hr_zone") == 2
 
 
 def test_bytes_that_are_not_fit_or_a_cut_file_are_one_sentence(tmp_path: Path) -> None:

@@ -10,15 +10,18 @@ Import (``read_fit_workout``): ``workout`` (name, sport walking/running -> inten
 (the middle is played, the range kept as ``speed_range``); an open target keeps the step
 before's speed (said once, in ``Profile.notes``); ``repeat_until_steps_cmplt`` as repeats,
 nested where the file nests them; step names as segment names, ``notes`` as a cue at the
-step's start, ``intensity`` as the kind. Refused, each as ``FILE: step N: what and why``:
-speed zones (the zone table is on the watch), heart-rate targets (not played yet), power,
+step's start, ``intensity`` as the kind; heart-rate targets (a zone, or a custom range in bpm,
+stored + 100) as segments that hold heart rate by speed from the step before's speed (said
+once). Refused, each as ``FILE: step N: what and why``:
+speed zones (the zone table is on the watch), heart rate as % of max, power,
 cadence and other targets, repeats until a time, distance, calorie or heart-rate goal, and
 durations other than time, distance and open. A FIT file that is not a workout is refused
 in one sentence.
 
 Export (``write_fit_workout``): file type workout, sport by intent, sub-sport treadmill; a
 step per segment (a ramp as a few steps), speed as a narrow custom range, repeats as repeat
-steps, the incline and the first cue in the notes for the watch. Incline has no standard FIT
+steps, a segment that holds heart rate as a heart-rate target, the incline and the first cue in
+the notes for the watch. Incline has no standard FIT
 target, so every step also carries developer fields: ``incline`` (percent) and ``treadwalk``
 (the segment as treadwalk wrote it, JSON, in chunks of at most 240 bytes), which make
 TOML -> FIT -> TOML give back the same profile. A file edited elsewhere (Garmin Connect) is
@@ -92,6 +95,7 @@ DURATION_NAMES = {
     29: "a number of repetitions",
 }
 TGT_SPEED, TGT_HR, TGT_OPEN = 0, 1, 2
+HR_START_KMH = 4.5  # where a heart-rate step starts when no step before it gave a speed
 TARGET_NAMES = {3: "cadence", 4: "power", 5: "grade", 6: "resistance", 7: "power (3 s)", 8: "power (10 s)"}
 TARGET_NAMES |= {
     9: "power (30 s)",
@@ -337,6 +341,7 @@ def _items(steps: list[_Step], file: str, problems: list[ProfileProblem], notes:
     out: list[tuple[int, dict[str, Any]]] = []  # (first step index, item)
     last_speed: Any = None
     open_target_steps: list[int] = []
+    hr_steps: list[int] = []
     skip = 0
     for i, step in enumerate(steps):
         if skip:
@@ -427,13 +432,24 @@ def _items(steps: list[_Step], file: str, problems: list[ProfileProblem], notes:
         elif target == TGT_HR:
             zone = step.std.get(F_TARGET_VALUE) or 0
             low, high = step.std.get(F_LOW), step.std.get(F_HIGH)
-            what = f"heart-rate zone {zone}" if zone else f"heart rate {_bpm(low)} to {_bpm(high)}"
-            refuse(
-                step,
-                f"the target is {what}, and this treadwalk does not steer by heart rate yet; "
-                "give the step a custom speed range",
-            )
-            continue
+            if zone:
+                if not isinstance(zone, int) or not 1 <= zone <= 5:
+                    refuse(step, f"the heart-rate target is zone {zone}; zones are 1 to 5")
+                    continue
+                item["hr"] = f"zone{zone}"
+            elif isinstance(low, int) and isinstance(high, int) and low > 100 and high > 100:
+                lo, hi = sorted((low - 100, high - 100))  # custom bpm are stored + 100
+                item["hr"] = f"{lo}-{hi}"
+            else:
+                refuse(
+                    step,
+                    f"the target is heart rate {_bpm(low)} to {_bpm(high)}; a range as % of max is not "
+                    "played: give the step a heart-rate zone or a range in bpm",
+                )
+                continue
+            # held by speed, from the step before's speed (the watch's steps have none)
+            item["speed"] = last_speed if last_speed is not None else HR_START_KMH
+            hr_steps.append(step.number)
         else:
             refuse(
                 step,
@@ -454,6 +470,12 @@ def _items(steps: list[_Step], file: str, problems: list[ProfileProblem], notes:
         notes.append(
             f"step{'s' if len(open_target_steps) > 1 else ''} {listed} "
             "had no target (open): each keeps the speed of the step before"
+        )
+    if hr_steps:
+        listed = ", ".join(str(n) for n in hr_steps)
+        notes.append(
+            f"step{'s' if len(hr_steps) > 1 else ''} {listed} hold{'' if len(hr_steps) > 1 else 's'} "
+            f"heart rate by speed, from the speed of the step before (or {HR_START_KMH:g} km/h)"
         )
     return [item for _, item in out]
 
@@ -587,6 +609,14 @@ def write_fit_workout(profile: Profile, *, created: float | None = None) -> tupl
                 "intensity": KIND_INTENSITY.get(seg.kind, 0),
                 "notes": watch_note,
             }
+            if seg.hr is not None and parts == 1:  # the watch shows the heart-rate target
+                values["target_type"] = TGT_HR
+                if seg.hr.zone is not None:
+                    values["target_value"] = seg.hr.zone
+                    values["custom_target_value_low"] = values["custom_target_value_high"] = 0
+                else:
+                    values["custom_target_value_low"] = (seg.hr.low_bpm or 0) + 100  # bpm + 100
+                    values["custom_target_value_high"] = (seg.hr.high_bpm or 0) + 100
             dev: list[tuple[Field, Any]] = [(DEV_INCLINE.as_field(), incline)]
             if k == 0:
                 dev += _dev_json(written, notes, f"segment {seg.title}")
