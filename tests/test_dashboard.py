@@ -781,3 +781,50 @@ def test_the_default_console_follows_the_terminal_not_columns_lines(monkeypatch:
     console = terminal_console()
     assert console.size != (33, 7)
     assert console.width != 33
+
+
+# ---------------------------------------------------------------------------------------------
+# Heart rate on the dashboard
+
+
+def test_heart_rate_shows_its_zone_the_held_range_and_what_the_controller_does() -> None:
+    from treadwalk.dashboard import SessionSummary
+
+    held = snap(
+        hr_bpm=118.0, hr_zone=2, hr_low_bpm=110.0, hr_high_bpm=125.0, hr_adjust="incline", hr_action="raise"
+    )
+    summary = SessionSummary()
+    for i in range(61):  # a minute in the segment, the last 20 s below the range
+        summary.add(dataclasses.replace(held, session_elapsed_s=300.0 + i, hr_bpm=118.0 if i < 40 else 104.0))
+    text = "\n".join(text_of(held, 100, 30, View(summary=summary)))
+    assert "♥ 118 bpm Z2 · holding 110–125 · incline auto (raising)" in text
+    assert "in range 0:40 of 1:00 (67 %)" in text
+    panel = Console(record=True, width=100, color_system=None, file=io.StringIO())
+    panel.print(render_summary(dataclasses.replace(held, phase=Phase.FINISHED), summary))
+    out = panel.export_text()
+    assert "heart rate average 113 · max 118 bpm" in out
+    assert "zone 2 1:00" in out
+
+
+@pytest.mark.parametrize(
+    ("changes", "shown"),
+    [
+        ({"hr_bpm": None, "hr_reason": "no_contact"}, "♥ -- no skin contact"),
+        ({"hr_bpm": None, "hr_reason": "stale"}, "♥ -- no new reading"),
+        (
+            {"hr_bpm": None, "hr_reason": None, "machine": TreadmillState(speed_kmh=5.0, heart_rate_bpm=255)},
+            None,
+        ),
+        (
+            {"hr_bpm": None, "hr_reason": None, "machine": TreadmillState(speed_kmh=5.0, heart_rate_bpm=0)},
+            None,
+        ),
+    ],
+)
+def test_no_reading_is_shown_as_such_never_as_a_number(changes: dict[str, object], shown: str | None) -> None:
+    """Safety rule 6 on the screen: a strap without contact, a stale one, a treadmill's 0 or 255."""
+    text = "\n".join(text_of(snap(**changes), 100, 30))
+    if shown is None:
+        assert "♥" not in text and "255" not in text
+    else:
+        assert shown in text

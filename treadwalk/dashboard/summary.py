@@ -65,6 +65,14 @@ class SessionSummary:
     by_band_s: dict[str, float] = field(default_factory=dict)
     last: SessionSnapshot | None = None
     segments_seen: set[int] = field(default_factory=set)
+    # heart rate: time with a real reading, its time-weighted sum and maximum, time per zone, and
+    # on segments that hold heart rate the time held and the time inside their range
+    hr_s: float = 0.0
+    hr_weighted: float = 0.0
+    hr_max: int | None = None
+    by_zone_s: dict[int, float] = field(default_factory=dict)
+    held_s: dict[int, float] = field(default_factory=dict)
+    in_range_s: dict[int, float] = field(default_factory=dict)
 
     def add(self, snap: SessionSnapshot) -> None:
         prev = self.last
@@ -88,11 +96,39 @@ class SessionSummary:
         totals.ascent_m += da
         if dt <= 0:
             return
+        self._heart(prev, dt)
         incline = prev.machine.incline_pct
         if incline is None:
             incline = prev.target_incline_pct if prev.target_incline_pct is not None else 0.0
         band = incline_band(incline)
         self.by_band_s[band] = self.by_band_s.get(band, 0.0) + dt
+
+    def _heart(self, prev: SessionSnapshot, dt: float) -> None:
+        bpm = prev.heart_rate_bpm
+        i = prev.segment_index
+        if prev.hr_low_bpm is not None and i is not None and prev.phase is Phase.RUNNING:
+            self.held_s[i] = self.held_s.get(i, 0.0) + dt
+            if bpm is not None and prev.hr_low_bpm <= bpm <= (prev.hr_high_bpm or 0):
+                self.in_range_s[i] = self.in_range_s.get(i, 0.0) + dt
+        if bpm is None:
+            return
+        self.hr_s += dt
+        self.hr_weighted += bpm * dt
+        self.hr_max = bpm if self.hr_max is None else max(self.hr_max, bpm)
+        if prev.hr_zone:
+            self.by_zone_s[prev.hr_zone] = self.by_zone_s.get(prev.hr_zone, 0.0) + dt
+
+    @property
+    def hr_avg(self) -> float | None:
+        return self.hr_weighted / self.hr_s if self.hr_s > 0 else None
+
+    def in_range_text(self, index: int | None) -> str | None:
+        """``in range 17:20 of 20:00 (87 %)`` for a segment that holds heart rate."""
+        held = self.held_s.get(index, 0.0) if index is not None else 0.0
+        if held <= 0:
+            return None
+        inside = self.in_range_s.get(index, 0.0) if index is not None else 0.0
+        return f"in range {format_duration(inside)} of {format_duration(held)} ({100 * inside / held:.0f} %)"
 
     @property
     def moving_s(self) -> float:
@@ -205,6 +241,10 @@ def render_summary(
         body: list[RenderableType] = [head, Text(), grid]
     else:
         body = [head, Text(), kinds, Text(), bands]
+    heart = _heart_lines(summary, snapshot)
+    if heart:
+        body.append(Text())
+        body.extend(heart)
     plan = snapshot.plan
     done = len(summary.segments_seen)
     body.append(Text(f"\n{done} of {len(plan.segments)} segments of {plan.name}", style=S_LABEL))
@@ -220,3 +260,22 @@ def render_summary(
         body.append(where)
     title = "Session summary" + (f" · {reason}" if reason else "")
     return Panel(Group(*body), title=title, title_align="left", border_style=S_DIM, width=min(width, 100))
+
+
+def _heart_lines(summary: SessionSummary, snapshot: SessionSnapshot) -> list[Text]:
+    """Heart rate in the summary: average and max, time per zone, each held segment's time in range."""
+    avg = summary.hr_avg
+    if avg is None:
+        return []
+    line = Text("heart rate ", style=S_LABEL)
+    line.append(f"average {avg:.0f} · max {summary.hr_max} bpm", style=S_TIME)
+    for zone in sorted(summary.by_zone_s):
+        line.append(f"  zone {zone} ", style=S_LABEL)
+        line.append(format_duration(summary.by_zone_s[zone]), style=S_TIME)
+    lines = [line]
+    for i in sorted(summary.held_s):
+        seg = snapshot.plan.segments[i] if 0 <= i < len(snapshot.plan.segments) else None
+        text = summary.in_range_text(i)
+        if seg is not None and text is not None and seg.hr is not None:
+            lines.append(Text(f"{seg.name} ({seg.hr.label}): {text}", style=S_LABEL))
+    return lines

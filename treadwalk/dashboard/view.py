@@ -300,7 +300,9 @@ def _numbers(snap: SessionSnapshot, mode: str, width: int, scale: int) -> list[T
     return hstack([(a, col), (b, col), (c, width - 2 * col)])
 
 
-def _stats(snap: SessionSnapshot, mode: str, width: int, max_lines: int) -> list[Text]:
+def _stats(
+    snap: SessionSnapshot, mode: str, width: int, max_lines: int, summary: SessionSummary | None = None
+) -> list[Text]:
     imperial = is_imperial(mode)
     m = snap.machine
     items: list[Text] = []
@@ -317,6 +319,8 @@ def _stats(snap: SessionSnapshot, mode: str, width: int, max_lines: int) -> list
         items.append(labelled("energy", f"{snap.energy_kcal:.0f} kcal"))
     heart = heart_item(snap)
     if heart is not None:
+        if summary is not None and (held := summary.in_range_text(snap.segment_index)) is not None:
+            heart.append(f" · {held}", style=S_LABEL)
         items.append(heart)
     if m.steps is not None:
         items.append(labelled("steps", f"{m.steps:,}"))
@@ -601,7 +605,7 @@ def _sections(
         sections = [header, _Section(_blank(), 9)]
         sections.append(_Section(_numbers(snap, mode, width, scale), 0))
         sections.append(_Section(_blank(), 9))
-        stats = _stats(snap, mode, width, 2)
+        stats = _stats(snap, mode, width, 2, view.summary)
         sections.append(_Section(stats[:1], 0))
         more = stats[1:]
         if more:
