@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 from pathlib import Path
 from typing import Any
 
+import fitdecode
 import pytest
+from garmin_fit_sdk import Decoder, Stream
 
 from treadwalk.cli.heart import choose
 from treadwalk.cli.run import _Composition
@@ -19,6 +22,7 @@ from treadwalk.core.model import EventKind, Limits, SessionEvent, SessionSnapsho
 from treadwalk.engine import Settings
 from treadwalk.profile import load_profile
 from treadwalk.recording import SessionStore
+from treadwalk.recording.fit import export_fit
 
 pytestmark = pytest.mark.virtual_time
 
@@ -101,6 +105,23 @@ async def test_a_zone_is_held_by_incline_on_the_virtual_strap_and_recorded(
     with SessionStore(tmp_path / "data" / "sessions.db") as store:
         (info,) = store.list_sessions()
         samples = store.samples(info.id)
+        fit = export_fit(store, info.id)
     recorded = [s.heart_rate_bpm for s in samples if s.heart_rate_bpm is not None]
     assert len(recorded) > 0.8 * len(samples)
     assert all(30 <= b <= 230 for b in recorded)
+
+    # the FIT activity, read by two independent readers: heart rate in the records, average and
+    # max in the laps and the session, and never a 0 or a 255
+    with fitdecode.FitReader(io.BytesIO(fit), check_crc=fitdecode.CrcCheck.ENABLED) as reader:
+        frames = [f for f in reader if isinstance(f, fitdecode.FitDataMessage)]
+    hr = [f.get_value("heart_rate") for f in frames if f.name == "record" and f.has_field("heart_rate")]
+    hr = [v for v in hr if v is not None]
+    assert len(hr) > 0.8 * len(samples)
+    assert all(30 <= v <= 230 for v in hr)
+    (session,) = [f for f in frames if f.name == "session"]
+    assert 90 <= session.get_value("avg_heart_rate") <= session.get_value("max_heart_rate") <= 230
+    messages, errors = Decoder(Stream.from_byte_array(bytearray(fit))).read()
+    assert not errors
+    sdk = [m["heart_rate"] for m in messages["record_mesgs"] if m.get("heart_rate") is not None]
+    assert sdk == hr
+    assert all(lap.get("max_heart_rate") not in (0, 255) for lap in messages["lap_mesgs"])

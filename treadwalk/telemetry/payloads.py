@@ -270,6 +270,13 @@ def _entities(topics: Topics, limits: Limits) -> list[_Entity]:
             **measurement,
         ),
         sensor(
+            "heart_rate_zone",
+            "Heart-rate zone",
+            "{{ value_json.heart_rate_zone }}",
+            icon="mdi:heart-cog",
+            **measurement,
+        ),
+        sensor(
             "phase",
             "Phase",
             "{{ value_json.phase }}",
