@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +111,7 @@ async def hold(source: Any, treadmill: Any, *, retry_s: float = 10.0) -> None:
                 await asyncio.Event().wait()
         except HeartRateError as exc:
             if not told:
-                print(f"treadwalk: {exc} Going on without heart rate for now.", file=sys.stderr, flush=True)
+                # a log warning: the live dashboard shows it on its screen (a print would tear it)
+                log.warning("%s Going on without heart rate for now.", exc)
                 told = True
             await asyncio.sleep(retry_s)
