@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from treadwalk.engine import Session, Settings
 
 SIM_NAME = "treadwalk-sim"
-EXIT_BY_REASON = {"finished": 0, "user": 0, "machine": 0, "connection_lost": 1, "error": 1}
 
 
 def register(subparsers: Any) -> None:
@@ -229,7 +228,7 @@ class _Composition:
                         _write_json(self.args.summary_json, summary)
             if final.stop_reason in (StopReason.CONNECTION_LOST, StopReason.ERROR) and final.message:
                 print(f"treadwalk: {final.message}", file=sys.stderr)
-            return EXIT_BY_REASON.get(final.stop_reason.value, 1)
+            return final.stop_reason.exit_code
 
     def _on_signal(self, name: str) -> None:
         from treadwalk.core.model import Command, CommandKind, CommandSource

@@ -23,6 +23,7 @@ calls the library, with ``raise ... from exc``.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ConnectionLost",
     "DecodeError",
     "DeviceNotFound",
+    "ExitCode",
     "OutOfRange",
     "ProfileError",
     "ProfileProblem",
@@ -43,22 +45,30 @@ __all__ = [
 ]
 
 
+class ExitCode(enum.IntEnum):
+    """What the CLI returns (DESIGN.md): 0 done, 1 runtime failure, 2 bad usage or bad input."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+
+
 class TreadwalkError(Exception):
     """Base of every error treadwalk raises on purpose. ``exit_code`` is what the CLI returns."""
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.FAILURE
 
 
 class UsageError(TreadwalkError):
     """Bad flags, arguments or combinations of them."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(TreadwalkError):
     """A config file or value that cannot be used."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from treadwalk.core.model import (
     ConnectionState,
+    PausedBy,
     Phase,
     Plan,
     PlanSegment,
@@ -299,9 +300,9 @@ def _header(snap: SessionSnapshot | None, width: int) -> Text:
         return _spread(left, Text("waiting", style=S_DIM), Text(), width)
     word, style = PHASE_WORD[snap.phase]
     center = Text(f" {word} ", style=style)
-    if snap.phase == Phase.PAUSED and snap.paused_by == "machine":
+    if snap.phase == Phase.PAUSED and snap.paused_by is PausedBy.MACHINE:
         center.append(" by the treadmill", style=S_WARN)
-    elif snap.phase == Phase.PAUSED and snap.paused_by == "remote":
+    elif snap.phase == Phase.PAUSED and snap.paused_by is PausedBy.REMOTE:
         center.append(" remotely", style=S_WARN)
     cword, cstyle = CONNECTION_WORD[snap.connection]
     right = Text(cword, style=cstyle)
@@ -679,7 +680,7 @@ def _message(snap: SessionSnapshot, view: View, width: int) -> Text:
         return _fit(
             Text(" Link lost: reconnecting… the session goes on when it is back. ", style=S_WARN), width
         )
-    if snap.phase == Phase.PAUSED and snap.paused_by == "machine":
+    if snap.phase == Phase.PAUSED and snap.paused_by is PausedBy.MACHINE:
         text = " The treadmill paused itself. Press space (or its Start button) to resume. "
         return _fit(Text(text, style=S_WARN), width)
     if view.notice:  # the answer to a key just pressed (the live loop lets it go after a while)

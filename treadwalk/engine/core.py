@@ -45,11 +45,13 @@ from treadwalk.core.model import (
     MachineEvent,
     MachineStarted,
     MachineStopped,
+    PausedBy,
     Phase,
     Plan,
     PlanSegment,
     SegmentKind,
     SessionSnapshot,
+    StoppedBy,
     StopReason,
     TargetChanged,
     TreadmillState,
@@ -214,7 +216,7 @@ class EngineState:
     ended_at: float | None = None
     held_since: float | None = None
     held_total_s: float = 0.0
-    paused_by: str | None = None  # user | machine | remote
+    paused_by: PausedBy | None = None
     link_hold_since: float | None = None
     # the segment
     seg_index: int = 0
@@ -421,7 +423,7 @@ def _resend(s: EngineState) -> EngineState:
 
 
 def _pause(
-    s: EngineState, now: float, by: str, out: list[Action], *, command: bool, message: str
+    s: EngineState, now: float, by: PausedBy, out: list[Action], *, command: bool, message: str
 ) -> EngineState:
     if s.phase not in _ACTIVE or s.paused_by is not None:
         return s
@@ -486,10 +488,10 @@ def _on_machine_event(
             return _pause(
                 s,
                 now,
-                "machine",
+                PausedBy.MACHINE,
                 out,
                 command=False,
-                message=f"The treadmill paused ({_by(by)}): press space or start on the console to go on.",
+                message=f"The treadmill paused ({by.shown}): press space or start on the console to go on.",
             )
         case MachineStopped(paused=False, by=by):
             if s.phase is Phase.COUNTDOWN:
@@ -497,7 +499,7 @@ def _on_machine_event(
                     s, out, "The treadmill was stopped on the console: start again when ready."
                 )
             if s.phase in _ACTIVE:
-                return _finish(s, now, StopReason.MACHINE, f"The treadmill stopped ({_by(by)}).", out)
+                return _finish(s, now, StopReason.MACHINE, f"The treadmill stopped ({by.shown}).", out)
             return s
         case MachineStarted():
             if s.paused_by is not None:
@@ -527,10 +529,6 @@ def _on_machine_event(
         case ConnectionChanged(state=state, detail=detail):
             return _on_link(s, now, machine, state, detail, out)
     return s  # pragma: no cover - exhaustive
-
-
-def _by(by: str) -> str:
-    return {"user": "console", "safety_key": "safety key"}.get(by, "by itself")
 
 
 def _cancel_countdown(s: EngineState, out: list[Action], message: str) -> EngineState:
@@ -612,7 +610,7 @@ def _on_link(
                 return _pause(
                     s,
                     now,
-                    "machine",
+                    PausedBy.MACHINE,
                     out,
                     command=False,
                     message="The belt stopped while the link was down: press space to go on.",
@@ -634,9 +632,11 @@ def _follow_belt(s: EngineState, now: float, machine: TreadmillState, out: list[
     if s.done or s.connection is ConnectionState.RECONNECTING:
         return s
     if last is BeltState.RUNNING and belt is BeltState.PAUSED:
-        return _on_machine_event(s, now, machine, MachineStopped(now, paused=True, by="unknown"), out)
+        return _on_machine_event(s, now, machine, MachineStopped(now, paused=True, by=StoppedBy.UNKNOWN), out)
     if last is BeltState.RUNNING and belt is BeltState.STOPPED and s.paused_by is None:
-        return _on_machine_event(s, now, machine, MachineStopped(now, paused=False, by="unknown"), out)
+        return _on_machine_event(
+            s, now, machine, MachineStopped(now, paused=False, by=StoppedBy.UNKNOWN), out
+        )
     if (
         belt is BeltState.RUNNING
         and last in (BeltState.PAUSED, BeltState.STOPPED)
@@ -698,7 +698,7 @@ def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> En
             return _pause(
                 s,
                 now,
-                "remote" if remote else "user",
+                PausedBy.REMOTE if remote else PausedBy.USER,
                 out,
                 command=True,
                 message="Paused: press space to go on." if not remote else "Paused from a remote.",

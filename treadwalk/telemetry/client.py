@@ -349,7 +349,7 @@ class MqttTelemetry:
         try:
             request = parse_command(payload)
         except BadCommand as exc:
-            if exc.reason.startswith("MQTT never starts"):
+            if exc.forbidden:
                 self._refuse(exc.command, exc.reason, malformed=False, retained=message.retain)
             else:
                 log.warning("MQTT: dropped a command payload: %s", exc.reason)

@@ -123,9 +123,10 @@ def refused_event_payload(
 class BadCommand(ValueError):
     """A command payload that is malformed, oversized, or asks for something never allowed."""
 
-    def __init__(self, command: str, reason: str) -> None:
+    def __init__(self, command: str, reason: str, *, forbidden: bool = False) -> None:
         self.command = command
         self.reason = reason
+        self.forbidden = forbidden  # well formed, but never allowed (starting a belt): refused, not malformed
         super().__init__(f"{command}: {reason}")
 
 
@@ -156,7 +157,9 @@ def parse_command(payload: bytes) -> RemoteRequest:
         raise BadCommand("?", 'payload has no "command" string')
     command = command.strip().lower()[:32]
     if command in ("start", "toggle_pause", "emergency_start"):
-        raise BadCommand(command, "MQTT never starts a belt; start on the treadmill or at the keyboard")
+        raise BadCommand(
+            command, "MQTT never starts a belt; start on the treadmill or at the keyboard", forbidden=True
+        )
     if command in _VALUELESS:
         extra = set(doc) - {"command"}
         if extra:

@@ -47,13 +47,14 @@ from treadwalk.core.model import (
     MachineEvent,
     MachineStarted,
     MachineStopped,
+    StoppedBy,
     TargetChanged,
     TreadmillState,
 )
 from treadwalk.core.units import KM_PER_MILE, Grid, snap
 
 from .port import Applied
-from .quirks import Quirks, quirks_for
+from .quirks import Quirks, QuirksSource, quirks_for
 
 __all__ = ["BleakBackends", "FtmsTreadmill"]
 
@@ -188,7 +189,7 @@ class FtmsTreadmill:
         self._unanswered = 0  # control-point requests in a row that got no answer
         self._training_status: int | None = None
         self._echo_until: dict[int, float] = {}  # status op -> loop time until which it is our echo
-        self.quirks_source = "spec"
+        self.quirks_source = QuirksSource.SPEC
         self.raw_log: list[tuple[float, str, str, str]] | None = None  # (t, char, direction, hex)
 
     # ------------------------------------------------------------------ port: properties
@@ -350,13 +351,13 @@ class FtmsTreadmill:
 
         name = client.name or (self._device.name if self._device else None)
         quirks = quirks_for(name, manufacturer, model)
-        self.quirks_source = "known machine" if quirks != Quirks() else "spec"
+        self.quirks_source = QuirksSource.KNOWN_MACHINE if quirks != Quirks() else QuirksSource.SPEC
         if isinstance(self._quirk_arg, Quirks):
             quirks = self._quirk_arg
-            self.quirks_source = "given"
+            self.quirks_source = QuirksSource.GIVEN
         elif self._quirk_arg:
             quirks = quirks.with_overrides(self._quirk_arg)
-            self.quirks_source = "config"
+            self.quirks_source = QuirksSource.CONFIG
         self._quirks = quirks
 
         features = ftms.Features(0, 0)
@@ -506,7 +507,7 @@ class FtmsTreadmill:
             self._moved_since_start = False
             log.info("after reconnect the belt stands or is stopping; not restarting it")
             if was in (BeltState.RUNNING, BeltState.UNKNOWN):
-                self._emit(MachineStopped(at=self._clock.now(), paused=False, by="unknown"))
+                self._emit(MachineStopped(at=self._clock.now(), paused=False, by=StoppedBy.UNKNOWN))
             return
         with contextlib.suppress(TreadmillError):
             if self._last_speed_target is not None:
@@ -618,7 +619,7 @@ class FtmsTreadmill:
                     belt = BeltState.STOPPED
                     self._moved_since_start = False
                     if not self._is_echo(ftms.StatusOp.STOPPED_OR_PAUSED_BY_USER):
-                        self._emit(MachineStopped(at=now, paused=False, by="unknown"))
+                        self._emit(MachineStopped(at=now, paused=False, by=StoppedBy.UNKNOWN))
             elif belt is BeltState.UNKNOWN:
                 belt = BeltState.STOPPED
         changes["belt"] = belt
@@ -648,11 +649,11 @@ class FtmsTreadmill:
             self._state = self._replace_state(belt=BeltState.PAUSED if paused else BeltState.STOPPED)
             self._moved_since_start = False
             if not echo:
-                self._emit(MachineStopped(at=now, paused=paused, by="user"))
+                self._emit(MachineStopped(at=now, paused=paused, by=StoppedBy.USER))
         elif op == S.STOPPED_BY_SAFETY_KEY:
             self._state = self._replace_state(belt=BeltState.STOPPED)
             self._moved_since_start = False
-            self._emit(MachineStopped(at=now, paused=False, by="safety_key"))
+            self._emit(MachineStopped(at=now, paused=False, by=StoppedBy.SAFETY_KEY))
         elif op == S.STARTED_OR_RESUMED_BY_USER:
             self._state = self._replace_state(belt=BeltState.RUNNING)
             if not echo:
