@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from treadwalk.core.axis import Quantity, Range
 from treadwalk.core.model import (
     BeltState,
     Capabilities,
@@ -183,8 +184,13 @@ class Inputs:
 
 @dataclass(frozen=True, slots=True)
 class Axis:
-    """One commanded quantity (speed or incline) and its rate limit."""
+    """One commanded quantity (speed or incline): what may be commanded, the walker's and the
+    console's overrides, the rate-limited commanded value and its token bucket."""
 
+    quantity: Quantity
+    range: Range | None = None  # None: not connected yet, or the machine cannot set it
+    override: float = 0.0  # the walker's +/- on top of the profile
+    console: float | None = None  # a value set on the console, kept for the segment
     value: float | None = None  # the rate-limited commanded value (on the grid)
     sent: float | None = None  # what the machine was last sent; None: send ``value`` again
     budget: float = 0.0  # token bucket: how far ``value`` may move right now
@@ -200,14 +206,26 @@ class Axis:
         kept = tuple((t, v) for t, v in self.recent if now - t <= _ECHO_S)
         return replace(self, sent=value, recent=(*kept, (now, value)))
 
+    def fresh(self, value: float | None, budget: float) -> Axis:
+        """The axis as the belt starts: at ``value``, nothing sent yet."""
+        return replace(
+            self, value=value, sent=None, budget=budget, retry_at=-math.inf, wanted=None, recent=()
+        )
+
+    def unheld(self) -> Axis:
+        """Without the walker's and the console's overrides (a new segment, the cool-down)."""
+        return (
+            self
+            if self.override == 0.0 and self.console is None
+            else replace(self, override=0.0, console=None)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EngineState:
     plan: Plan
     limits: Limits
     settings: Settings
-    speed_grid: Grid | None = None
-    incline_grid: Grid | None = None  # None: the machine cannot set incline
     phase: Phase = Phase.CONNECTING  # never PAUSED here: see ``paused_by``
     connection: ConnectionState = ConnectionState.CONNECTING
     last_now: float | None = None
@@ -230,13 +248,9 @@ class EngineState:
     cooldown_len_s: float = 0.0
     cooldown_speed_kmh: float = 0.0
     cooldown_reason: StopReason = StopReason.FINISHED
-    # the walker's and the console's overrides
-    speed_override_kmh: float = 0.0
-    incline_override_pct: float = 0.0
-    console_speed_kmh: float | None = None
-    console_incline_pct: float | None = None
-    speed: Axis = Axis()
-    incline: Axis = Axis()
+    # the two targets, with the walker's and the console's overrides
+    speed: Axis = Axis(Quantity.SPEED)
+    incline: Axis = Axis(Quantity.INCLINE)
     clamped: str | None = None
     edge_note: str | None = None  # the last "stays at the top/bottom" said for a key press
     # totals
@@ -266,6 +280,18 @@ class EngineState:
         if self.paused_by is not None and not self.done:
             return Phase.PAUSED
         return self.phase
+
+    def axis(self, q: Quantity) -> Axis:
+        return self.speed if q is Quantity.SPEED else self.incline
+
+    def with_axis(self, axis: Axis) -> EngineState:
+        if axis.quantity is Quantity.SPEED:
+            return self if axis is self.speed else replace(self, speed=axis)
+        return self if axis is self.incline else replace(self, incline=axis)
+
+    @property
+    def speed_grid(self) -> Grid | None:
+        return self.speed.range.grid if self.speed.range is not None else None
 
     @property
     def segment(self) -> PlanSegment | None:
@@ -376,8 +402,8 @@ def _emit(out: list[Action], kind: EventKind, message: str, **data: Any) -> None
 def _connected(s: EngineState, now: float, caps: Capabilities, out: list[Action]) -> EngineState:
     s = replace(
         s,
-        speed_grid=caps.speed,
-        incline_grid=caps.incline,
+        speed=replace(s.speed, range=Range.of(Quantity.SPEED, caps, s.limits)),
+        incline=replace(s.incline, range=Range.of(Quantity.INCLINE, caps, s.limits)),
         phase=Phase.READY,
         connection=ConnectionState.CONNECTED if s.connection is ConnectionState.CONNECTING else s.connection,
     )
@@ -541,30 +567,19 @@ def _console_target(
 ) -> EngineState:
     if s.phase is not Phase.RUNNING or s.paused_by is not None:
         return s
-    if speed is not None and s.speed_grid is not None:
-        speed = None if s.speed.sent_recently(speed, now) else snap(speed, s.speed_grid)
-    if incline is not None:
-        grid_i = s.incline_grid
-        incline = None if grid_i is None or s.incline.sent_recently(incline, now) else snap(incline, grid_i)
-    if speed is not None and speed > 0 and speed != s.speed.value:
-        s = replace(s, console_speed_kmh=speed, speed=replace(s.speed, value=speed, sent=speed, wanted=speed))
+    for q, reported in ((Quantity.SPEED, speed), (Quantity.INCLINE, incline)):
+        a = s.axis(q)
+        if reported is None or a.range is None or a.sent_recently(reported, now):
+            continue  # nothing, cannot be set, or a late echo of our own target
+        value = a.range.clamp(reported, capped=False).value  # the walker's own choice on the console
+        if (q is Quantity.SPEED and value <= 0) or value == a.value:
+            continue
+        s = s.with_axis(replace(a, console=value, value=value, sent=value, wanted=value))
         _emit(
             out,
             EventKind.CONSOLE,
-            f"Speed set on the console: {format_speed(speed, s.settings.units)}, kept for this segment.",
-            speed_kmh=speed,
-        )
-    if incline is not None and incline != s.incline.value:
-        s = replace(
-            s,
-            console_incline_pct=incline,
-            incline=replace(s.incline, value=incline, sent=incline, wanted=incline),
-        )
-        _emit(
-            out,
-            EventKind.CONSOLE,
-            f"Incline set on the console: {incline:g} %, kept for this segment.",
-            incline_pct=incline,
+            f"{q.label} set on the console: {q.shown(value, s.settings.units)}, kept for this segment.",
+            **{q.key: value},
         )
     return s
 
@@ -741,11 +756,8 @@ def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> En
     return s
 
 
-def _clamp_to(value: float, grid: Grid, cap: float | None) -> float:
-    """``value`` held inside what can be commanded: a +/- counts from the target the walker
-    sees, so - at a cap (or on a ramp climbing past it) slows down at once."""
-    upper = grid.maximum if cap is None else max(grid.minimum, min(grid.maximum, cap))
-    return min(max(value, grid.minimum), upper)
+def _planned(seg: PlanSegment, q: Quantity, fraction: float) -> float:
+    return seg.speed_at(fraction) if q is Quantity.SPEED else seg.incline_at(fraction)
 
 
 def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> EngineState:
@@ -754,38 +766,31 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
     seg = s.segment
     if seg is None or c.value is None or not math.isfinite(c.value):
         return s
-    fraction = _seg_fraction(s, now, seg)
-    speed = c.kind is CommandKind.SPEED
-    grid = s.speed_grid if speed else s.incline_grid
-    if grid is None:
+    q = Quantity.SPEED if c.kind is CommandKind.SPEED else Quantity.INCLINE
+    a = s.axis(q)
+    r = a.range
+    if r is None:
         _emit(out, EventKind.WARNING, "This treadmill cannot set incline.")
         return s
-    planned = seg.speed_at(fraction) if speed else seg.incline_at(fraction)
-    console = s.console_speed_kmh if speed else s.console_incline_pct
-    held = s.speed_override_kmh if speed else s.incline_override_pct
-    cap = s.limits.max_speed_kmh if speed else s.limits.max_incline_pct
-    current = _clamp_to(console if console is not None else planned + held, grid, cap)
-    target = snap(current + c.value, grid, cap=cap)
+    planned = _planned(seg, q, _seg_fraction(s, now, seg))
+    # a +/- counts from the target the walker sees, held inside the range: so - at a cap (or on
+    # a ramp climbing past it) slows down at once
+    current = r.hold(a.console if a.console is not None else planned + a.override)
+    target = r.clamp(current + c.value).value
     override = target - planned
-    if speed:
-        shown = format_speed(target, s.settings.units)
-        fields = {"speed_override_kmh": override, "console_speed_kmh": None}
-        data: dict[str, float] = {"speed_kmh": target}
-        name, key = "Speed", "override_kmh"
-    else:
-        shown = f"{target:g} %"
-        fields = {"incline_override_pct": override, "console_incline_pct": None}
-        data = {"incline_pct": target}
-        name, key = "Incline", "override_pct"
+    shown = q.shown(target, s.settings.units)
+    held = replace(a, override=override, console=None)
     if abs(target - current) < 1e-9 and c.value != 0:
         # at the top (or bottom) already: not another override; said once, not at every press
         edge = "top" if c.value > 0 else "bottom"
-        note = f"{name} stays {shown}: the {edge} of what is allowed."
+        note = f"{q.label} stays {shown}: the {edge} of what is allowed."
         if note != s.edge_note:
-            _emit(out, EventKind.CLAMPED, note, **data)
-        return replace(s, edge_note=note, **fields)  # type: ignore[arg-type]
-    _emit(out, EventKind.OVERRIDE, f"{name} {shown}.", **data, **{key: round(override, 3)})
-    return replace(s, edge_note=None, **fields)  # type: ignore[arg-type]
+            _emit(out, EventKind.CLAMPED, note, **{q.key: target})
+        return replace(s.with_axis(held), edge_note=note)
+    _emit(
+        out, EventKind.OVERRIDE, f"{q.label} {shown}.", **{q.key: target, q.override_key: round(override, 3)}
+    )
+    return replace(s.with_axis(held), edge_note=None)
 
 
 def _begin_countdown(s: EngineState, now: float, out: list[Action], source: CommandSource) -> EngineState:
@@ -804,20 +809,19 @@ def _begin_running(s: EngineState, now: float, machine: TreadmillState, out: lis
     grid = s.speed_grid
     assert grid is not None
     out.append(StartBelt())
-    incline_grid = s.incline_grid
-    incline_axis = Axis()
-    if incline_grid is not None:
+    incline = s.incline.fresh(None, 0.0)
+    if (ri := s.incline.range) is not None:
         # from where the machine stands, so a belt already at 5 % is not sent to 0 % first
         at = machine.incline_pct if machine.incline_pct is not None else 0.0
-        incline_axis = Axis(value=snap(at, incline_grid), budget=_burst(s, incline=True))
+        incline = s.incline.fresh(snap(at, ri.grid), _burst(s, s.incline))
     s = replace(
         s,
         phase=Phase.RUNNING,
         started_at=now,
         countdown_until=None,
         belt_commanded=True,
-        speed=Axis(value=grid.minimum, budget=_burst(s, incline=False)),
-        incline=incline_axis,
+        speed=s.speed.fresh(grid.minimum, _burst(s, s.speed)),
+        incline=incline,
         seg_index=0,
         seg_start_t=0.0,
         seg_start_m=0.0,
@@ -870,10 +874,8 @@ def _next_segment(
         seg_extra=0.0,
         cues_fired=frozenset(),
         segments_completed=s.segments_completed + (1 if completed else 0),
-        speed_override_kmh=s.speed_override_kmh if keep else 0.0,
-        incline_override_pct=s.incline_override_pct if keep else 0.0,
-        console_speed_kmh=s.console_speed_kmh if keep else None,
-        console_incline_pct=s.console_incline_pct if keep else None,
+        speed=s.speed if keep else s.speed.unheld(),
+        incline=s.incline if keep else s.incline.unheld(),
     )
     if s.seg_index < len(s.plan.segments):
         return _enter_segment(s, now, out)
@@ -886,10 +888,10 @@ def _next_segment(
 def _begin_cooldown(
     s: EngineState, now: float, start_t: float, reason: StopReason, out: list[Action]
 ) -> EngineState:
-    grid = s.speed_grid
-    assert grid is not None
-    current = s.speed.value if s.speed.value is not None else grid.minimum
-    speed = snap(min(s.settings.cooldown_speed_kmh, current), grid, cap=s.limits.max_speed_kmh)
+    r = s.speed.range
+    assert r is not None
+    current = s.speed.value if s.speed.value is not None else r.grid.minimum
+    speed = r.clamp(min(s.settings.cooldown_speed_kmh, current)).value  # never faster than now
     n = s.settings.cooldown_s
     why = "Workout complete" if reason is StopReason.FINISHED else "Stopping"
     msg = f"{why}: cool-down at {format_speed(speed, s.settings.units)} for {format_duration(n)} (stop again to end now)."
@@ -901,11 +903,9 @@ def _begin_cooldown(
         cooldown_len_s=n,
         cooldown_speed_kmh=speed,
         cooldown_reason=reason,
-        console_speed_kmh=None,
-        console_incline_pct=None,
         # the cool-down is its own easy walk: the walker's +/- of the workout no longer apply
-        speed_override_kmh=0.0,
-        incline_override_pct=0.0,
+        speed=s.speed.unheld(),
+        incline=s.incline.unheld(),
         message=msg,
     )
 
@@ -974,42 +974,22 @@ def _fire_cues(s: EngineState, now: float, t: float, seg: PlanSegment, out: list
 # Targets: snapped, capped, rate limited
 
 
-def _burst(s: EngineState, *, incline: bool) -> float:
-    grid = s.incline_grid if incline else s.speed_grid
-    rate = s.limits.max_incline_step_pct_per_s if incline else s.limits.max_speed_step_kmh_per_s
-    step_ = grid.step if grid is not None else 0.0
-    return max(step_, rate * s.settings.tick_s)
+def _burst(s: EngineState, a: Axis) -> float:
+    step_ = a.range.grid.step if a.range is not None else 0.0
+    return max(step_, a.quantity.rate(s.limits) * s.settings.tick_s)
 
 
-def _want(s: EngineState, now: float, *, incline: bool) -> tuple[float | None, float | None]:
-    """The raw wanted value (before snapping) and the console's value if it holds."""
+def _want(s: EngineState, now: float, q: Quantity) -> tuple[float | None, bool]:
+    """The raw wanted value (before snapping), and whether it is the console's."""
     if s.phase is Phase.COOLDOWN:
-        if incline:
-            return 0.0, None
-        return s.cooldown_speed_kmh, None
+        return (s.cooldown_speed_kmh if q is Quantity.SPEED else 0.0), False
     seg = s.segment
     if seg is None:
-        return None, None
-    f = _seg_fraction(s, now, seg)
-    if incline:
-        if s.console_incline_pct is not None:
-            return s.console_incline_pct, s.console_incline_pct
-        return seg.incline_at(f) + s.incline_override_pct, None
-    if s.console_speed_kmh is not None:
-        return s.console_speed_kmh, s.console_speed_kmh
-    return seg.speed_at(f) + s.speed_override_kmh, None
-
-
-def _clamp_reason(raw: float, grid: Grid, cap: float | None, *, incline: bool) -> str | None:
-    """Why ``raw`` cannot be commanded as is (a stable text: one event per new reason)."""
-    unit, flag, what = ("%", "--max-incline", "incline") if incline else ("km/h", "--max-speed", "speed")
-    if cap is not None and raw > cap + 1e-6 and cap <= grid.maximum:
-        return f"{what} held at your {flag} {cap:g} {unit}"
-    if raw > grid.maximum + 1e-6:
-        return f"{what} held at the treadmill's maximum {grid.maximum:g} {unit}"
-    if raw < grid.minimum - 1e-6:
-        return f"{what} raised to the treadmill's minimum {grid.minimum:g} {unit}"
-    return None
+        return None, False
+    a = s.axis(q)
+    if a.console is not None:
+        return a.console, True
+    return _planned(seg, q, _seg_fraction(s, now, seg)) + a.override, False
 
 
 def _slew(axis: Axis, wanted: float, grid: Grid, refill: float, burst: float) -> Axis:
@@ -1037,50 +1017,38 @@ def _slew(axis: Axis, wanted: float, grid: Grid, refill: float, burst: float) ->
     return replace(axis, value=new, budget=max(0.0, budget - moved), wanted=wanted)
 
 
+def _shape(s: EngineState, a: Axis, now: float, dt: float, can_send: bool, reasons: list[str]) -> Axis:
+    """One axis toward its wanted value: clamped onto the range (the walker's caps do not hold a
+    console value), then rate limited; while nothing can be sent only the goal and budget move."""
+    r = a.range
+    if r is None:
+        return a
+    raw, console = _want(s, now, a.quantity)
+    if raw is None:
+        return a
+    c = r.clamp(raw, capped=not console)
+    if not console and c.reason is not None:
+        reasons.append(r.why(c.reason))
+    refill, burst = a.quantity.rate(s.limits) * dt, _burst(s, a)
+    if can_send:
+        return _slew(a, c.value, r.grid, refill, burst)
+    return replace(a, wanted=c.value, budget=min(burst, a.budget + refill))
+
+
 def _drive(s: EngineState, now: float, dt: float, machine: TreadmillState, out: list[Action]) -> EngineState:
     if s.done or s.phase not in _ACTIVE:
         return s
-    speed_rate = s.limits.max_speed_step_kmh_per_s
-    incline_rate = s.limits.max_incline_step_pct_per_s
+    assert s.speed.range is not None
     reasons: list[str] = []
-    grid = s.speed_grid
-    assert grid is not None
     can_send = s.held_since is None and s.connection is ConnectionState.CONNECTED
-    raw, console = _want(s, now, incline=False)
-    speed = s.speed
-    if raw is not None:
-        wanted = snap(raw, grid, cap=None if console is not None else s.limits.max_speed_kmh)
-        if console is None and (why := _clamp_reason(raw, grid, s.limits.max_speed_kmh, incline=False)):
-            reasons.append(why)
-        if can_send:
-            speed = _slew(speed, wanted, grid, speed_rate * dt, _burst(s, incline=False))
-        else:
-            speed = replace(
-                speed, wanted=wanted, budget=min(_burst(s, incline=False), speed.budget + speed_rate * dt)
-            )
-    incline = s.incline
-    grid_i = s.incline_grid
-    raw_i, console_i = _want(s, now, incline=True)
-    if grid_i is not None and raw_i is not None:
-        wanted_i = snap(raw_i, grid_i, cap=None if console_i is not None else s.limits.max_incline_pct)
-        if console_i is None and (
-            why := _clamp_reason(raw_i, grid_i, s.limits.max_incline_pct, incline=True)
-        ):
-            reasons.append(why)
-        if can_send:
-            incline = _slew(incline, wanted_i, grid_i, incline_rate * dt, _burst(s, incline=True))
-        else:
-            incline = replace(
-                incline,
-                wanted=wanted_i,
-                budget=min(_burst(s, incline=True), incline.budget + incline_rate * dt),
-            )
+    speed = _shape(s, s.speed, now, dt, can_send, reasons)
+    incline = _shape(s, s.incline, now, dt, can_send, reasons)
     if can_send:
         if speed.value is not None and speed.value != speed.sent and now >= speed.retry_at:
             out.append(SetSpeed(speed.value))
             speed = speed.sending(speed.value, now)
         if (
-            grid_i is not None
+            incline.range is not None
             and incline.value is not None
             and incline.value != incline.sent
             and now >= incline.retry_at
@@ -1183,8 +1151,8 @@ def snapshot(
         session_remaining_s=session_remaining,
         target_speed_kmh=s.speed.wanted if active else None,
         target_incline_pct=s.incline.wanted if active else None,
-        speed_override_kmh=round(s.speed_override_kmh, 6),
-        incline_override_pct=round(s.incline_override_pct, 6),
+        speed_override_kmh=round(s.speed.override, 6),
+        incline_override_pct=round(s.incline.override, 6),
         clamped=s.clamped,
         machine=machine,
         distance_m=s.odometer_m,

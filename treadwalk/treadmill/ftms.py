@@ -28,6 +28,7 @@ from bleak.exc import BleakError, BleakGATTProtocolError
 from bleak_retry_connector import BleakNotFoundError, establish_connection
 
 from treadwalk import ftms
+from treadwalk.core.axis import Quantity, Range
 from treadwalk.core.clock import Clock
 from treadwalk.core.errors import (
     CommandRejected,
@@ -51,7 +52,7 @@ from treadwalk.core.model import (
     TargetChanged,
     TreadmillState,
 )
-from treadwalk.core.units import KM_PER_MILE, Grid, snap
+from treadwalk.core.units import KM_PER_MILE, Grid
 
 from .port import Applied
 from .quirks import Quirks, QuirksSource, quirks_for
@@ -63,6 +64,12 @@ log = logging.getLogger(__name__)
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
 # Used when a machine has no 0x2AD4 (it then cannot take speed targets anyway).
 _DEFAULT_SPEED = Grid(0.5, 20.0, 0.1)
+# Confirmation from data, per axis: within ``near`` of the target, or moved ``moved`` toward it;
+# and the status op that echoes a change of it.
+_CONFIRM: dict[Quantity, tuple[float, float, int]] = {
+    Quantity.SPEED: (0.05, 0.1, ftms.StatusOp.TARGET_SPEED_CHANGED),
+    Quantity.INCLINE: (0.06, 0.2, ftms.StatusOp.TARGET_INCLINE_CHANGED),
+}
 # The belt counts as stopped by the machine when it reads 0 this long after having moved.
 _STOPPED_AFTER_S = 2.0
 
@@ -82,21 +89,6 @@ def _result_name(result: int) -> str:
         return ftms.ResultCode(result).name.lower().replace("_", " ")
     except ValueError:
         return f"result 0x{result:02x}"
-
-
-def _clamp(value: float, grid: Grid, cap: float | None, what: str, unit: str) -> Applied:
-    """Clamp to the machine's range and the walker's cap, round onto the grid, say why if clamped
-    (rounding onto the grid alone is not a clamp)."""
-    reason = None
-    if cap is not None and value > cap + 1e-9 and cap < grid.maximum:
-        reason = f"above your max {what} {cap:g} {unit}"
-    elif value > grid.maximum + 1e-9:
-        reason = f"above the treadmill's max {grid.maximum:g} {unit}"
-    elif value < grid.minimum - 1e-9:
-        reason = f"below the treadmill's min {grid.minimum:g} {unit}"
-    return Applied(
-        requested=value, value=snap(value, grid, cap=cap), clamped=reason is not None, reason=reason
-    )
 
 
 def _confirmation(
@@ -183,8 +175,7 @@ class FtmsTreadmill:
         self._last_write = float("-inf")
         self._moved_since_start = False
         self._zero_since: float | None = None
-        self._last_speed_target: float | None = None  # km/h, as applied
-        self._last_incline_target: float | None = None
+        self._last_target: dict[Quantity, float | None] = dict.fromkeys(Quantity)  # as applied
         self._frames = 0  # complete treadmill-data records received
         self._unanswered = 0  # control-point requests in a row that got no answer
         self._training_status: int | None = None
@@ -510,10 +501,12 @@ class FtmsTreadmill:
                 self._emit(MachineStopped(at=self._clock.now(), paused=False, by=StoppedBy.UNKNOWN))
             return
         with contextlib.suppress(TreadmillError):
-            if self._last_speed_target is not None:
-                await self.set_speed(self._last_speed_target)
-            if self._last_incline_target is not None and self._caps.incline is not None:
-                await self.set_incline(self._last_incline_target)
+            if (speed := self._last_target[Quantity.SPEED]) is not None:
+                await self.set_speed(speed)
+            if (
+                incline := self._last_target[Quantity.INCLINE]
+            ) is not None and self._caps.incline is not None:
+                await self.set_incline(incline)
 
     async def _ensure_link(self) -> BleakClient:
         if self._connection is ConnectionState.RECONNECTING:
@@ -666,20 +659,18 @@ class FtmsTreadmill:
             if self._quirks.targets_in_mph:
                 kmh = round(kmh * KM_PER_MILE, 2)
             # The machine may echo our target snapped onto its own grid (mph machines): half a step.
-            ours = (
-                self._last_speed_target is not None
-                and abs(kmh - self._last_speed_target) <= self._caps.speed.step / 2 + 0.011
-            )
+            ours = (last := self._last_target[Quantity.SPEED]) is not None and abs(
+                kmh - last
+            ) <= self._caps.speed.step / 2 + 0.011
             self._state = self._replace_state(target_speed_kmh=kmh)
             if not (ours and echo) and self._state.belt is not BeltState.STOPPED:
                 self._emit(TargetChanged(at=now, speed_kmh=kmh, by_us=ours and echo))
         elif op == S.TARGET_INCLINE_CHANGED:
             pct = float(status.params.get("target_incline_pct", 0.0))
             incline_step = self._caps.incline.step if self._caps.incline is not None else 0.1
-            ours = (
-                self._last_incline_target is not None
-                and abs(pct - self._last_incline_target) <= incline_step / 2 + 0.051
-            )
+            ours = (last := self._last_target[Quantity.INCLINE]) is not None and abs(
+                pct - last
+            ) <= incline_step / 2 + 0.051
             self._state = self._replace_state(target_incline_pct=pct)
             if not (ours and echo) and self._state.belt is not BeltState.STOPPED:
                 self._emit(TargetChanged(at=now, incline_pct=pct, by_us=ours and echo))
@@ -888,56 +879,50 @@ class FtmsTreadmill:
         self._state = self._replace_state(belt=BeltState.STOPPED)
         self._started_by_us = False
 
-    def clamp_speed(self, speed_kmh: float) -> Applied:
-        """Where ``speed_kmh`` lands on this machine: clamped to its range and the walker's cap,
+    def _range(self, q: Quantity) -> Range | None:
+        """What may be commanded on ``q``: the machine's grid under the walker's cap."""
+        return Range.of(q, self._caps, self._limits)
+
+    def clamp(self, q: Quantity, value: float) -> Applied:
+        """Where ``value`` lands on this machine: clamped to its range and the walker's cap,
         rounded (never truncated) onto its increment."""
-        return _clamp(speed_kmh, self._caps.speed, self._limits.max_speed_kmh, "speed", "km/h")
+        r = self._range(q)
+        if r is None:
+            return Applied(value, 0.0, clamped=value != 0, reason=f"this treadmill has no {q}")
+        c = r.clamp(value)
+        reason = r.why(c.reason) if c.reason is not None else None
+        return Applied(requested=value, value=c.value, clamped=c.clamped, reason=reason)
+
+    def clamp_speed(self, speed_kmh: float) -> Applied:
+        return self.clamp(Quantity.SPEED, speed_kmh)
 
     def clamp_incline(self, incline_pct: float) -> Applied:
-        grid = self._caps.incline
-        if grid is None:
-            return Applied(incline_pct, 0.0, clamped=incline_pct != 0, reason="this treadmill has no incline")
-        return _clamp(incline_pct, grid, self._limits.max_incline_pct, "incline", "%")
+        return self.clamp(Quantity.INCLINE, incline_pct)
 
     async def set_speed(self, speed_kmh: float) -> Applied:
-        applied = self.clamp_speed(speed_kmh)
+        applied = self.clamp(Quantity.SPEED, speed_kmh)
         wire = applied.value / KM_PER_MILE if self._quirks.targets_in_mph else applied.value
-        await self._set_target(applied, ftms.set_target_speed(wire), incline=False)
+        await self._set_target(Quantity.SPEED, applied, ftms.set_target_speed(wire))
         return applied
 
     async def set_incline(self, incline_pct: float) -> Applied:
-        applied = self.clamp_incline(incline_pct)
+        applied = self.clamp(Quantity.INCLINE, incline_pct)
         if self._caps.incline is not None:
-            await self._set_target(applied, ftms.set_target_incline(applied.value), incline=True)
+            await self._set_target(Quantity.INCLINE, applied, ftms.set_target_incline(applied.value))
         return applied
 
-    async def _set_target(self, applied: Applied, payload: bytes, *, incline: bool) -> None:
+    async def _set_target(self, q: Quantity, applied: Applied, payload: bytes) -> None:
         target = applied.value
-        attr = "_last_incline_target" if incline else "_last_speed_target"
-        if incline:
-            confirmed = _confirmation(
-                lambda: self._state.target_incline_pct,
-                lambda: self._state.incline_pct,
-                target,
-                near=0.06,
-                moved=0.2,
-            )
-            what, status = f"set the incline to {target:g} %", ftms.StatusOp.TARGET_INCLINE_CHANGED
-        else:
-            confirmed = _confirmation(
-                lambda: self._state.target_speed_kmh,
-                lambda: self._state.speed_kmh,
-                target,
-                near=0.05,
-                moved=0.1,
-            )
-            what, status = f"set the speed to {target:g} km/h", ftms.StatusOp.TARGET_SPEED_CHANGED
-        previous = getattr(self, attr)
-        setattr(self, attr, target)  # set first: the machine's echo of this target is ours
+        near, moved, status = _CONFIRM[q]
+        confirmed = _confirmation(
+            lambda: q.target(self._state), lambda: q.actual(self._state), target, near=near, moved=moved
+        )
+        what = f"set the {q} to {target:g} {q.unit}"
+        previous = self._last_target[q]
+        self._last_target[q] = target  # set first: the machine's echo of this target is ours
         try:
             await self._command(payload, what, confirm=confirmed, echo=(status,))
         except BaseException:
-            setattr(self, attr, previous)
+            self._last_target[q] = previous
             raise
-        field = "target_incline_pct" if incline else "target_speed_kmh"
-        self._state = self._replace_state(**{field: target})
+        self._state = q.with_target(self._state, target)
