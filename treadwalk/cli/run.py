@@ -258,7 +258,6 @@ class _Composition:
             self.device,
             clock=clock,
             radio=radio,
-            limits=self.limits,
             quirks=self.quirks or None,
             reconnect_grace_s=self.reconnect_grace_s,
         )
@@ -285,7 +284,7 @@ class _Composition:
             name=self.device,
             submit=session.submit,
             control=bool(getattr(self.args, "mqtt_control", False)),
-            limits=self.limits,
+            limits=session.limits,
         )
         await stack.enter_async_context(telemetry)
         return telemetry

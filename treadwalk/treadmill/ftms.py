@@ -127,6 +127,8 @@ class FtmsTreadmill:
 
     ``target`` is an address, an advertised name, or a ``BLEDevice``. ``radio`` gives the bleak
     backends (None: the OS Bluetooth stack). Nothing moves the belt until ``start()``.
+    ``limits`` is for a treadmill used on its own: a ``Session`` sets its caps here (``.limits``),
+    so in a session they have one source.
     """
 
     def __init__(
@@ -184,6 +186,15 @@ class FtmsTreadmill:
         self.raw_log: list[tuple[float, str, str, str]] | None = None  # (t, char, direction, hex)
 
     # ------------------------------------------------------------------ port: properties
+
+    @property
+    def limits(self) -> Limits:
+        """The walker's caps every target is clamped to (a ``Session`` sets its own here)."""
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        self._limits = limits
 
     @property
     def capabilities(self) -> Capabilities:

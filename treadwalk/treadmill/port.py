@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
-from treadwalk.core.model import Capabilities, ConnectionState, MachineEvent, TreadmillState
+from treadwalk.core.model import Capabilities, ConnectionState, Limits, MachineEvent, TreadmillState
 
 __all__ = ["Applied", "Treadmill"]
 
@@ -28,6 +28,10 @@ class Applied:
 
 
 class Treadmill(Protocol):
+    # The walker's caps, enforced on every target here as well as in the engine. A ``Session``
+    # owns them and sets them on its treadmill: one source for both.
+    limits: Limits
+
     async def __aenter__(self) -> Self:
         """Connect, discover, subscribe. Does not request control or move the belt."""
         ...
