@@ -391,8 +391,8 @@ async def test_a_malformed_frame_is_skipped_and_the_walk_goes_on() -> None:
         await tm.start()
         await tm.set_speed(4.0)
         await until(lambda: r.sim.sim_time() > 8)
-        frames_after = tm._frames
-        await until(lambda: tm._frames > frames_after + 4)
+        frames_after = tm.tracker.frames
+        await until(lambda: tm.tracker.frames > frames_after + 4)
         assert tm.connection is ConnectionState.CONNECTED
         assert tm.state.speed_kmh == pytest.approx(r.sim.belt_speed_kmh, abs=0.3)
         assert any(h == "2acd" and len(x) <= 8 for _, h, x in r.sim.sent), "the sim sent its short frame"
