@@ -1,4 +1,5 @@
-"""The functional core of the session engine: one pure ``step``. Imports stdlib and treadwalk.core only.
+"""The functional core of the session engine: one pure ``step``, the transitions. Imports stdlib
+and treadwalk.core only.
 
 ``step(state, now, machine, inputs) -> (state, actions)`` takes the previous ``EngineState``, the
 clock time, the machine's latest ``TreadmillState`` and what arrived since the last step (walker
@@ -6,22 +7,17 @@ commands, machine events, the link state, failures of earlier actions), and retu
 and the actions for the shell to carry out, in order (``StartBelt``, ``PauseBelt``, ``StopBelt``,
 ``SetSpeed``, ``SetIncline``, ``Emit``). No I/O, no clock reads: tested with plain numbers.
 
-Time. Moving time is ``now - started_at - held time`` (held: paused by anyone, or the link is
-reconnecting). A time segment ends at the moving time ``segment start + duration`` and the next one
-starts exactly there, so a boundary's clock deadline is ``started_at + held + sum(durations)``:
-absolute, shifted only by holds, never accumulated from late wake-ups. ``next_wakeup`` tells the
-shell when to step again (a boundary, a cue, the countdown, or a tick of ``Settings.tick_s``).
-
-Targets (safety rule 3). The wanted value (profile, ramp, walker override) is snapped onto the
-machine's grid under the walker's caps (rounded, never truncated); the commanded value then moves
-toward it through a token bucket: it may move at once by ``burst`` (one grid step, or a tick's
-worth of rate), then at ``Limits.max_*_step_*_per_s``; every command is on the grid and inside the
-caps. A clamp is kept in ``state.clamped`` and reported once per new reason as a ``clamped`` event.
+Around it: ``state`` (``Settings``, ``EngineState``, moving time), ``targets`` (target shaping,
+safety rule 3: clamped, rounded onto the grid, rate limited) and ``projection`` (``snapshot``,
+``next_wakeup``: when the shell should step again: a boundary, a cue, the countdown, or a tick of
+``Settings.tick_s``). Their names are re-exported here.
 
 Safety rules 1 and 4. The belt starts only from ``READY`` on a ``START`` (or ``TOGGLE_PAUSE``)
-command whose source is not remote (``CommandSource.remote``: MQTT, the web page), or with ``Settings.auto_start`` (``run --yes``), and always
-after the countdown. A remote cannot resume a paused belt either. The engine never undoes a stop
-or pause the machine reports; a console target change is kept for the rest of the segment.
+command whose source is not remote (``CommandSource.remote``: MQTT, the web page), or with
+``Settings.auto_start`` (``run --yes``), and always after the countdown. A remote cannot resume a
+paused belt either. The engine never undoes a stop or pause the machine reports; a console target
+change is kept for the rest of the segment. A clamp is kept in ``state.clamped`` and reported once
+per new reason as a ``clamped`` event.
 """
 
 from __future__ import annotations
@@ -42,25 +38,27 @@ from treadwalk.core.model import (
     ConnectionState,
     ControlLost,
     EventKind,
-    Limits,
     MachineEvent,
     MachineStarted,
     MachineStopped,
     PausedBy,
     Phase,
-    Plan,
     PlanSegment,
     SegmentKind,
-    SessionSnapshot,
     StoppedBy,
     StopReason,
     TargetChanged,
     TreadmillState,
 )
-from treadwalk.core.units import Grid, format_distance, format_duration, format_speed, snap
+from treadwalk.core.units import format_distance, format_duration, format_speed, snap
+
+from .projection import next_wakeup, snapshot
+from .state import ACTIVE, EngineState, Settings, initial_state, moving_s, seg_fraction, seg_len_m, seg_len_s
+from .targets import Axis, burst, shape
 
 __all__ = [
     "Action",
+    "Axis",
     "Emit",
     "EngineState",
     "Failure",
@@ -79,45 +77,10 @@ __all__ = [
 ]
 
 _EPS = 1e-9
-_ECHO_S = 3.0  # a machine's echo of our own target arrives within this long
-_ECHO_TOLERANCE = 0.05  # km/h or %: what unit conversions on the machine (mph) may shift
-_ACTIVE = (Phase.RUNNING, Phase.COOLDOWN)
 
 
 # ---------------------------------------------------------------------------------------------
-# Settings, inputs, actions
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """How a session behaves. Defaults are what a walker expects; the CLI fills them from flags
-    and the config file."""
-
-    countdown_s: float = 3.0  # visible countdown before the belt starts (3-5 s)
-    auto_start: bool = False  # `run --yes`: the flag is the explicit action; the countdown stays
-    cooldown_s: float = 120.0  # easy walk before the belt stops (end of profile, or a first stop)
-    cooldown_speed_kmh: float = 3.0  # never faster than the walker is going
-    hold_overrides: str = "segment"  # "segment": +/- last until the segment ends; "session": to the end
-    tick_s: float = 0.25  # step (and snapshot) at least this often: 4 Hz
-    cue_show_s: float = 8.0  # how long a cue stays in the snapshot
-    extend_s: float = 60.0  # EXTEND without a value, time segments
-    extend_m: float = 100.0  # EXTEND without a value, distance segments
-    retry_s: float = 2.0  # a failed target is sent again after this long
-    link_timeout_s: float = 300.0  # backstop: a link "reconnecting" this long is lost
-    units: str = "metric"
-    # Clock seconds per real second (the clock's speedup). The countdown is the walker's time to
-    # step on and get ready (safety rule 1): it lasts ``countdown_s`` REAL seconds at any speedup.
-    time_scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not (self.time_scale >= 1.0 and math.isfinite(self.time_scale)):
-            raise ValueError("time_scale must be a finite number of at least 1")
-        if self.hold_overrides not in ("segment", "session"):
-            raise ValueError('hold_overrides must be "segment" or "session"')
-        if not self.tick_s > 0:
-            raise ValueError("tick_s must be positive")
-        if self.countdown_s < 0 or self.cooldown_s < 0:
-            raise ValueError("countdown_s and cooldown_s must not be negative")
+# Inputs and actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,158 +142,6 @@ class Inputs:
 
 
 # ---------------------------------------------------------------------------------------------
-# State
-
-
-@dataclass(frozen=True, slots=True)
-class Axis:
-    """One commanded quantity (speed or incline): what may be commanded, the walker's and the
-    console's overrides, the rate-limited commanded value and its token bucket."""
-
-    quantity: Quantity
-    range: Range | None = None  # None: not connected yet, or the machine cannot set it
-    override: float = 0.0  # the walker's +/- on top of the profile
-    console: float | None = None  # a value set on the console, kept for the segment
-    value: float | None = None  # the rate-limited commanded value (on the grid)
-    sent: float | None = None  # what the machine was last sent; None: send ``value`` again
-    budget: float = 0.0  # token bucket: how far ``value`` may move right now
-    retry_at: float = -math.inf
-    wanted: float | None = None  # the goal: snapped and capped, before rate limiting
-    recent: tuple[tuple[float, float], ...] = ()  # (time, value) sent in the last few seconds
-
-    def sent_recently(self, value: float, now: float) -> bool:
-        """Whether ``value`` is one of ours (a late echo of an earlier target is not the console)."""
-        return any(now - t <= _ECHO_S and abs(v - value) <= _ECHO_TOLERANCE for t, v in self.recent)
-
-    def sending(self, value: float, now: float) -> Axis:
-        kept = tuple((t, v) for t, v in self.recent if now - t <= _ECHO_S)
-        return replace(self, sent=value, recent=(*kept, (now, value)))
-
-    def fresh(self, value: float | None, budget: float) -> Axis:
-        """The axis as the belt starts: at ``value``, nothing sent yet."""
-        return replace(
-            self, value=value, sent=None, budget=budget, retry_at=-math.inf, wanted=None, recent=()
-        )
-
-    def unheld(self) -> Axis:
-        """Without the walker's and the console's overrides (a new segment, the cool-down)."""
-        return (
-            self
-            if self.override == 0.0 and self.console is None
-            else replace(self, override=0.0, console=None)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class EngineState:
-    plan: Plan
-    limits: Limits
-    settings: Settings
-    phase: Phase = Phase.CONNECTING  # never PAUSED here: see ``paused_by``
-    connection: ConnectionState = ConnectionState.CONNECTING
-    last_now: float | None = None
-    countdown_until: float | None = None
-    started_at: float | None = None
-    ended_at: float | None = None
-    held_since: float | None = None
-    held_total_s: float = 0.0
-    paused_by: PausedBy | None = None
-    link_hold_since: float | None = None
-    # the segment
-    seg_index: int = 0
-    seg_start_t: float = 0.0  # moving time
-    seg_start_m: float = 0.0  # odometer
-    seg_extra: float = 0.0  # seconds (time segments) or metres (distance segments) added by EXTEND
-    cues_fired: frozenset[int] = frozenset()
-    cue_text: str | None = None
-    cue_until: float = -math.inf
-    cooldown_start_t: float | None = None
-    cooldown_len_s: float = 0.0
-    cooldown_speed_kmh: float = 0.0
-    cooldown_reason: StopReason = StopReason.FINISHED
-    # the two targets, with the walker's and the console's overrides
-    speed: Axis = Axis(Quantity.SPEED)
-    incline: Axis = Axis(Quantity.INCLINE)
-    clamped: str | None = None
-    edge_note: str | None = None  # the last "stays at the top/bottom" said for a key press
-    # totals
-    odometer_m: float = 0.0
-    ascent_m: float = 0.0
-    last_machine_distance_m: float | None = None
-    max_speed_kmh: float = 0.0
-    max_incline_pct: float = 0.0
-    segments_completed: int = 0
-    # the belt
-    belt_commanded: bool = False  # we started it (so every exit commands a stop)
-    auto_started: bool = False  # the one automatic countdown of ``Settings.auto_start`` happened
-    last_belt: BeltState = BeltState.UNKNOWN
-    stop_reason: StopReason | None = None
-    message: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.phase in (Phase.FINISHED, Phase.ABORTED)
-
-    @property
-    def held(self) -> bool:
-        return self.held_since is not None
-
-    @property
-    def shown_phase(self) -> Phase:
-        if self.paused_by is not None and not self.done:
-            return Phase.PAUSED
-        return self.phase
-
-    def axis(self, q: Quantity) -> Axis:
-        return self.speed if q is Quantity.SPEED else self.incline
-
-    def with_axis(self, axis: Axis) -> EngineState:
-        if axis.quantity is Quantity.SPEED:
-            return self if axis is self.speed else replace(self, speed=axis)
-        return self if axis is self.incline else replace(self, incline=axis)
-
-    @property
-    def speed_grid(self) -> Grid | None:
-        return self.speed.range.grid if self.speed.range is not None else None
-
-    @property
-    def segment(self) -> PlanSegment | None:
-        if self.phase is Phase.RUNNING and self.seg_index < len(self.plan.segments):
-            return self.plan.segments[self.seg_index]
-        return None
-
-
-def initial_state(plan: Plan, limits: Limits, settings: Settings | None = None) -> EngineState:
-    return EngineState(plan=plan, limits=limits, settings=settings or Settings())
-
-
-def moving_s(s: EngineState, now: float) -> float:
-    """Seconds the session has been moving (pauses and link holds excluded)."""
-    if s.started_at is None:
-        return 0.0
-    t = now if s.ended_at is None else min(now, s.ended_at)
-    held = (t - s.held_since) if s.held_since is not None else 0.0
-    return max(0.0, t - s.started_at - s.held_total_s - held)
-
-
-def _seg_len_s(seg: PlanSegment, extra: float) -> float | None:
-    return None if seg.duration_s is None else seg.duration_s + extra
-
-
-def _seg_len_m(seg: PlanSegment, extra: float) -> float | None:
-    return None if seg.distance_m is None else seg.distance_m + extra
-
-
-def _seg_fraction(s: EngineState, now: float, seg: PlanSegment) -> float:
-    length_s = _seg_len_s(seg, s.seg_extra)
-    if length_s is not None:
-        return 1.0 if length_s <= 0 else (moving_s(s, now) - s.seg_start_t) / length_s
-    length_m = _seg_len_m(seg, s.seg_extra)
-    assert length_m is not None
-    return 1.0 if length_m <= 0 else (s.odometer_m - s.seg_start_m) / length_m
-
-
-# ---------------------------------------------------------------------------------------------
 # The step
 
 
@@ -380,7 +191,7 @@ def _track_machine(s: EngineState, now: float, dt: float, machine: TreadmillStat
             delta = machine.distance_m - last  # a machine that reset its counter adds nothing once
     else:
         speed = machine.speed_kmh
-        if speed is None and not s.held and s.phase in _ACTIVE:
+        if speed is None and not s.held and s.phase in ACTIVE:
             speed = s.speed.value
         delta = max(0.0, speed or 0.0) / 3.6 * dt
     incline = machine.incline_pct if machine.incline_pct is not None else (s.incline.value or 0.0)
@@ -451,7 +262,7 @@ def _resend(s: EngineState) -> EngineState:
 def _pause(
     s: EngineState, now: float, by: PausedBy, out: list[Action], *, command: bool, message: str
 ) -> EngineState:
-    if s.phase not in _ACTIVE or s.paused_by is not None:
+    if s.phase not in ACTIVE or s.paused_by is not None:
         return s
     if command:
         out.append(PauseBelt())
@@ -524,7 +335,7 @@ def _on_machine_event(
                 return _cancel_countdown(
                     s, out, "The treadmill was stopped on the console: start again when ready."
                 )
-            if s.phase in _ACTIVE:
+            if s.phase in ACTIVE:
                 return _finish(s, now, StopReason.MACHINE, f"The treadmill stopped ({by.shown}).", out)
             return s
         case MachineStarted():
@@ -617,7 +428,7 @@ def _on_link(
             _emit(out, EventKind.RECONNECT, "Reconnected.")
             s = _release(replace(s, link_hold_since=None), now)
             if (
-                s.phase in _ACTIVE
+                s.phase in ACTIVE
                 and s.paused_by is None
                 and machine.belt in (BeltState.STOPPED, BeltState.PAUSED)
             ):
@@ -772,7 +583,7 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
     if r is None:
         _emit(out, EventKind.WARNING, "This treadmill cannot set incline.")
         return s
-    planned = _planned(seg, q, _seg_fraction(s, now, seg))
+    planned = _planned(seg, q, seg_fraction(s, now, seg))
     # a +/- counts from the target the walker sees, held inside the range: so - at a cap (or on
     # a ramp climbing past it) slows down at once
     current = r.hold(a.console if a.console is not None else planned + a.override)
@@ -920,7 +731,7 @@ def _advance(s: EngineState, now: float, machine: TreadmillState, out: list[Acti
         s = replace(_begin_countdown(s, now, out, CommandSource.SCRIPT), auto_started=True)
     if s.phase is Phase.COUNTDOWN and s.countdown_until is not None and now >= s.countdown_until - _EPS:
         s = _begin_running(s, now, machine, out)
-    if s.held or s.phase not in _ACTIVE:
+    if s.held or s.phase not in ACTIVE:
         return s
     t = moving_s(s, now)
     while s.phase is Phase.RUNNING:
@@ -929,14 +740,14 @@ def _advance(s: EngineState, now: float, machine: TreadmillState, out: list[Acti
             s = _next_segment(s, now, t, out, completed=False)
             break
         s = _fire_cues(s, now, t, seg, out)
-        length_s = _seg_len_s(seg, s.seg_extra)
+        length_s = seg_len_s(seg, s.seg_extra)
         if length_s is not None:
             end_t = s.seg_start_t + length_s
             if t < end_t - _EPS:
                 break
             s = _next_segment(s, now, end_t, out, completed=True)  # starts at the deadline, not now
         else:
-            length_m = _seg_len_m(seg, s.seg_extra)
+            length_m = seg_len_m(seg, s.seg_extra)
             assert length_m is not None
             if s.odometer_m - s.seg_start_m < length_m - _EPS:
                 break
@@ -974,11 +785,6 @@ def _fire_cues(s: EngineState, now: float, t: float, seg: PlanSegment, out: list
 # Targets: snapped, capped, rate limited
 
 
-def _burst(s: EngineState, a: Axis) -> float:
-    step_ = a.range.grid.step if a.range is not None else 0.0
-    return max(step_, a.quantity.rate(s.limits) * s.settings.tick_s)
-
-
 def _want(s: EngineState, now: float, q: Quantity) -> tuple[float | None, bool]:
     """The raw wanted value (before snapping), and whether it is the console's."""
     if s.phase is Phase.COOLDOWN:
@@ -989,54 +795,23 @@ def _want(s: EngineState, now: float, q: Quantity) -> tuple[float | None, bool]:
     a = s.axis(q)
     if a.console is not None:
         return a.console, True
-    return _planned(seg, q, _seg_fraction(s, now, seg)) + a.override, False
-
-
-def _slew(axis: Axis, wanted: float, grid: Grid, refill: float, burst: float) -> Axis:
-    """Move ``axis.value`` toward ``wanted`` through the token bucket, staying on the grid."""
-    budget = min(burst, axis.budget + refill)
-    value = axis.value if axis.value is not None else wanted
-    diff = wanted - value
-    if abs(diff) < 1e-9:
-        if axis.value == wanted and axis.budget == budget and axis.wanted == wanted:
-            return axis  # steady: the common case, no new object
-        return replace(axis, value=wanted, budget=budget, wanted=wanted)
-    if grid.step > 0:
-        steps_needed = round(abs(diff) / grid.step)
-        steps_allowed = math.floor(budget / grid.step + 1e-9)
-        if steps_needed == 0:  # less than half a step off (a value from elsewhere): onto the grid
-            return replace(axis, value=wanted, budget=budget, wanted=wanted)
-        n = min(steps_needed, steps_allowed)
-        if n <= 0:
-            return replace(axis, value=value, budget=budget, wanted=wanted)
-        new = wanted if n == steps_needed else snap(value + math.copysign(n * grid.step, diff), grid)
-        moved = abs(new - value)
-    else:
-        moved = min(abs(diff), budget)
-        new = wanted if moved >= abs(diff) else value + math.copysign(moved, diff)
-    return replace(axis, value=new, budget=max(0.0, budget - moved), wanted=wanted)
+    return _planned(seg, q, seg_fraction(s, now, seg)) + a.override, False
 
 
 def _shape(s: EngineState, a: Axis, now: float, dt: float, can_send: bool, reasons: list[str]) -> Axis:
-    """One axis toward its wanted value: clamped onto the range (the walker's caps do not hold a
-    console value), then rate limited; while nothing can be sent only the goal and budget move."""
-    r = a.range
-    if r is None:
-        return a
     raw, console = _want(s, now, a.quantity)
-    if raw is None:
-        return a
-    c = r.clamp(raw, capped=not console)
-    if not console and c.reason is not None:
-        reasons.append(r.why(c.reason))
-    refill, burst = a.quantity.rate(s.limits) * dt, _burst(s, a)
-    if can_send:
-        return _slew(a, c.value, r.grid, refill, burst)
-    return replace(a, wanted=c.value, budget=min(burst, a.budget + refill))
+    st = s.settings
+    return shape(
+        a, raw, console=console, limits=s.limits, tick_s=st.tick_s, dt=dt, can_send=can_send, reasons=reasons
+    )
+
+
+def _burst(s: EngineState, a: Axis) -> float:
+    return burst(a, s.limits, s.settings.tick_s)
 
 
 def _drive(s: EngineState, now: float, dt: float, machine: TreadmillState, out: list[Action]) -> EngineState:
-    if s.done or s.phase not in _ACTIVE:
+    if s.done or s.phase not in ACTIVE:
         return s
     assert s.speed.range is not None
     reasons: list[str] = []
@@ -1061,108 +836,3 @@ def _drive(s: EngineState, now: float, dt: float, machine: TreadmillState, out: 
     if speed == s.speed and incline == s.incline and clamped == s.clamped:
         return s
     return replace(s, speed=speed, incline=incline, clamped=clamped)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading the state
-
-
-def next_wakeup(s: EngineState, now: float) -> float:
-    """When the shell should step again, at the latest (it also steps on every input)."""
-    if s.done:
-        return math.inf
-    tick = now + s.settings.tick_s
-    if s.phase is Phase.COUNTDOWN and s.countdown_until is not None:
-        return min(tick, s.countdown_until)
-    if s.held or s.phase not in _ACTIVE or s.started_at is None:
-        return tick
-    base = s.started_at + s.held_total_s  # clock time = base + moving time
-    wake = tick
-    if s.cue_until > now:
-        wake = min(wake, s.cue_until)
-    if s.phase is Phase.COOLDOWN and s.cooldown_start_t is not None:
-        return min(wake, base + s.cooldown_start_t + s.cooldown_len_s)
-    seg = s.segment
-    if seg is None:
-        return wake
-    length_s = _seg_len_s(seg, s.seg_extra)
-    if length_s is not None:
-        wake = min(wake, base + s.seg_start_t + length_s)
-    for i, cue in enumerate(seg.cues):
-        if i not in s.cues_fired and cue.at_s is not None:
-            wake = min(wake, base + s.seg_start_t + cue.at_s)
-    return max(wake, now)
-
-
-def snapshot(
-    s: EngineState, now: float, wall: float, machine: TreadmillState, *, session_id: int | None = None
-) -> SessionSnapshot:
-    t = moving_s(s, now)
-    seg = s.segment
-    seg_elapsed = 0.0
-    seg_remaining_s: float | None = None
-    seg_remaining_m: float | None = None
-    progress = 0.0
-    rest_after = sum(x.estimated_duration_s for x in s.plan.segments[s.seg_index + 1 :])
-    cooldown_after = (
-        s.settings.cooldown_s
-        if not (s.plan.segments and s.plan.segments[-1].kind is SegmentKind.COOLDOWN)
-        else 0.0
-    )
-    session_remaining: float | None = None
-    index: int | None = None
-    if seg is not None:
-        index = s.seg_index
-        seg_elapsed = t - s.seg_start_t
-        progress = min(max(_seg_fraction(s, now, seg), 0.0), 1.0)
-        length_s = _seg_len_s(seg, s.seg_extra)
-        if length_s is not None:
-            seg_remaining_s = max(0.0, length_s - seg_elapsed)
-        else:
-            length_m = _seg_len_m(seg, s.seg_extra) or 0.0
-            seg_remaining_m = max(0.0, length_m - (s.odometer_m - s.seg_start_m))
-            v = max(machine.speed_kmh or seg.mean_speed_kmh, 0.5) / 3.6
-            seg_remaining_s = seg_remaining_m / v
-        session_remaining = seg_remaining_s + rest_after + cooldown_after
-    elif s.phase is Phase.COOLDOWN and s.cooldown_start_t is not None:
-        seg_elapsed = t - s.cooldown_start_t
-        seg_remaining_s = max(0.0, s.cooldown_len_s - seg_elapsed)
-        progress = 1.0 if s.cooldown_len_s <= 0 else min(1.0, seg_elapsed / s.cooldown_len_s)
-        session_remaining = seg_remaining_s
-    elif s.phase in (Phase.CONNECTING, Phase.READY, Phase.COUNTDOWN):
-        session_remaining = s.plan.duration_s + cooldown_after
-    countdown = None
-    if s.phase is Phase.COUNTDOWN and s.countdown_until is not None:
-        countdown = max(0.0, s.countdown_until - now) / s.settings.time_scale  # real seconds
-    active = s.phase in _ACTIVE
-    return SessionSnapshot(
-        at=now,
-        wall=wall,
-        plan=s.plan,
-        phase=s.shown_phase,
-        connection=s.connection,
-        segment_index=index,
-        segment_elapsed_s=max(0.0, seg_elapsed),
-        segment_remaining_s=seg_remaining_s,
-        segment_remaining_m=seg_remaining_m,
-        segment_progress=progress,
-        segment_extra=s.seg_extra if seg is not None else 0.0,
-        session_elapsed_s=t,
-        session_remaining_s=session_remaining,
-        target_speed_kmh=s.speed.wanted if active else None,
-        target_incline_pct=s.incline.wanted if active else None,
-        speed_override_kmh=round(s.speed.override, 6),
-        incline_override_pct=round(s.incline.override, 6),
-        clamped=s.clamped,
-        machine=machine,
-        distance_m=s.odometer_m,
-        ascent_m=s.ascent_m,
-        energy_kcal=machine.energy_kcal,
-        cue=s.cue_text if now < s.cue_until else None,
-        countdown_s=countdown,
-        paused_by=s.paused_by,
-        stop_reason=s.stop_reason,
-        session_id=session_id,
-        units=s.settings.units,
-        message=s.message,
-    )
