@@ -82,6 +82,8 @@ def test_rounded_never_truncated_examples() -> None:
     assert snap(4.15, g, cap=4.12) == 4.1  # the step above would cross the cap
     assert snap(9.0, Grid(1.0, 6.0, 0.5), cap=5.2) == 5.0
     assert snap(3.0, Grid(1.0, 6.0, 0.5), cap=0.5) == 1.0  # a cap below the range leaves its minimum
+    # the 6-decimal rounding never carries a value past a cap (found by hypothesis)
+    assert snap(0.0, Grid(-2.0, -1.0, 0.0), cap=-1.9765625) <= -1.9765625
     with pytest.raises(ValueError, match="NaN"):
         snap(math.nan, g)
 

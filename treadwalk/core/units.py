@@ -132,15 +132,21 @@ def clamp(value: float, grid: Grid, *, cap: float | None = None) -> Clamped:
     if grid.step <= 0:
         out = round(v, 6)
     else:
-        # in decimal, on the values as written: (4.05 - 0.5) / 0.1 is 35.4999... in binary
-        q = (Decimal(repr(v)) - Decimal(repr(lo))) / Decimal(repr(grid.step))
-        n = float(q.quantize(_ONE, rounding=ROUND_HALF_UP))
+        q = (v - lo) / grid.step
+        if abs(q - math.floor(q) - 0.5) < 1e-6:
+            # a halfway value: decide in decimal, on the values as written ((4.05 - 0.5) / 0.1
+            # is 35.4999... in binary, and 4.05 must go up to 4.1)
+            exact = (Decimal(repr(v)) - Decimal(repr(lo))) / Decimal(repr(grid.step))
+            n = float(exact.quantize(_ONE, rounding=ROUND_HALF_UP))
+        else:
+            n = float(math.floor(q + 0.5))
         out = lo + n * grid.step
         if out > upper + 1e-9:
             out -= grid.step
         if out < lo - 1e-9:
             out = lo
         out = round(out, 6)
+    out = min(max(out, lo), upper)  # the 6-decimal rounding never carries a value out of range
     reason = None
     if value < lo - _BOUND_TOL:
         reason = ClampReason.MACHINE_MIN
