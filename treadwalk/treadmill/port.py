@@ -24,7 +24,7 @@ class Applied:
     requested: float
     value: float
     clamped: bool
-    reason: str | None = None  # e.g. "above your --max-speed 6.0 km/h"
+    reason: str | None = None  # e.g. "speed held at your --max-speed 6 km/h" (core.axis.Range.why)
 
 
 class Treadmill(Protocol):
