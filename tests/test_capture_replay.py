@@ -34,6 +34,7 @@ from treadwalk.core.model import (
     MachineEvent,
     MachineStarted,
     MachineStopped,
+    StoppedBy,
     TargetChanged,
     TreadmillState,
 )
@@ -112,10 +113,10 @@ def expected_events(capture: dict[str, Any]) -> list[MachineEvent]:
         status = ftms.decode_machine_status(data)
         if status.op == S.STOPPED_OR_PAUSED_BY_USER:
             paused = status.params.get("control") == 2
-            events.append(MachineStopped(at=0, paused=paused, by="user"))
+            events.append(MachineStopped(at=0, paused=paused, by=StoppedBy.USER))
             standing = not paused
         elif status.op == S.STOPPED_BY_SAFETY_KEY:
-            events.append(MachineStopped(at=0, paused=False, by="safety_key"))
+            events.append(MachineStopped(at=0, paused=False, by=StoppedBy.SAFETY_KEY))
             standing = True
         elif status.op == S.STARTED_OR_RESUMED_BY_USER:
             events.append(MachineStarted(at=0))

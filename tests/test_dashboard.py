@@ -19,6 +19,7 @@ from treadwalk.core.model import (
     CommandKind,
     ConnectionState,
     Cue,
+    PausedBy,
     Phase,
     Plan,
     PlanSegment,
@@ -103,7 +104,7 @@ PHASES: dict[str, SessionSnapshot] = {
     "countdown": snap(phase=Phase.COUNTDOWN, segment_index=0, countdown_s=2.4, machine=TreadmillState()),
     "running": RUNNING,
     "paused": snap(
-        phase=Phase.PAUSED, paused_by="machine", machine=TreadmillState(speed_kmh=0.0, incline_pct=3.0)
+        phase=Phase.PAUSED, paused_by=PausedBy.MACHINE, machine=TreadmillState(speed_kmh=0.0, incline_pct=3.0)
     ),
     "cooldown": snap(  # the engine's cool-down (after the plan or a stop): outside the plan
         phase=Phase.COOLDOWN,
@@ -286,7 +287,7 @@ def test_the_still_changing_arrow_shows_while_moving_not_while_paused() -> None:
     moving = "\n".join(text_of(snap(machine=changing, target_speed_kmh=5.0, target_incline_pct=3.0), 80, 24))
     assert "▲ target" in moving
     paused = snap(
-        phase=Phase.PAUSED, paused_by="user", machine=TreadmillState(speed_kmh=0.0, incline_pct=1.0)
+        phase=Phase.PAUSED, paused_by=PausedBy.USER, machine=TreadmillState(speed_kmh=0.0, incline_pct=1.0)
     )
     paused = dataclasses.replace(paused, target_speed_kmh=5.0, target_incline_pct=3.0)
     screen = "\n".join(text_of(paused, 80, 24))
@@ -532,7 +533,7 @@ def test_the_cool_down_shows_only_the_keys_that_work_there() -> None:
     # the engine's cool-down has its own easy pace: +/-, ]/[ and e do nothing there, so the
     # help line does not offer them and pressing them says why
     cooldown = dataclasses.replace(PHASES["cooldown"], message="Stopping: cool-down at 3 km/h for 2:00.")
-    paused = dataclasses.replace(cooldown, phase=Phase.PAUSED, paused_by="user")
+    paused = dataclasses.replace(cooldown, phase=Phase.PAUSED, paused_by=PausedBy.USER)
     for s, space in ((cooldown, "space pause"), (paused, "space resume")):
         lines = text_of(s, 80, 24)
         screen = "\n".join(lines)

@@ -24,9 +24,11 @@ from treadwalk.core.model import (
     MachineEvent,
     MachineStarted,
     MachineStopped,
+    PausedBy,
     Phase,
     Plan,
     PlanSegment,
+    StoppedBy,
     StopReason,
     TargetChanged,
     TreadmillState,
@@ -157,9 +159,9 @@ def test_a_remote_cannot_start_or_resume_the_belt(remote: CommandSource) -> None
     r.step(commands=(Command(CommandKind.START),))
     r.advance_to(40.0)
     r.step(commands=(Command(CommandKind.PAUSE, source=remote),))  # a remote may pause
-    assert r.state.paused_by == "remote"
+    assert r.state.paused_by is PausedBy.REMOTE
     r.step(commands=(Command(CommandKind.RESUME, source=remote),))
-    assert r.state.paused_by == "remote"  # but not resume
+    assert r.state.paused_by is PausedBy.REMOTE  # but not resume
     r.step(commands=(Command(CommandKind.RESUME),))
     assert r.state.paused_by is None
 
@@ -546,10 +548,12 @@ def test_machine_pause_is_followed_and_never_undone() -> None:
     r.start()
     r.advance_to(20.0)
     n = len(r.belt_actions())
-    _machine_event(r, MachineStopped(20.0, paused=True, by="user"), belt=BeltState.PAUSED, speed_kmh=0.0)
+    _machine_event(
+        r, MachineStopped(20.0, paused=True, by=StoppedBy.USER), belt=BeltState.PAUSED, speed_kmh=0.0
+    )
     r.advance_to(500.0)
     assert r.state.shown_phase is Phase.PAUSED
-    assert r.state.paused_by == "machine"
+    assert r.state.paused_by is PausedBy.MACHINE
     assert len(r.belt_actions()) == n  # no start, no speed: the machine's pause stands
     _machine_event(r, MachineStarted(500.0), belt=BeltState.RUNNING, speed_kmh=5.0)
     assert r.state.paused_by is None
@@ -565,14 +569,14 @@ def test_belt_state_alone_is_followed_too() -> None:
     r.advance_to(20.0)
     r.machine = replace(r.machine, belt=BeltState.PAUSED)
     r.step()
-    assert r.state.paused_by == "machine"
+    assert r.state.paused_by is PausedBy.MACHINE
 
 
 def test_machine_stop_ends_the_session() -> None:
     r = new_run(plan(seg(duration_s=60.0)))
     r.start()
     r.advance_to(20.0)
-    _machine_event(r, MachineStopped(20.0, paused=False, by="safety_key"), belt=BeltState.STOPPED)
+    _machine_event(r, MachineStopped(20.0, paused=False, by=StoppedBy.SAFETY_KEY), belt=BeltState.STOPPED)
     assert r.state.done
     assert r.state.stop_reason is StopReason.MACHINE
     assert "safety key" in (r.state.message or "")
@@ -623,7 +627,7 @@ def test_reconnected_to_a_stopped_belt_does_not_restart_it() -> None:
     r.now = 25.0
     actions = r.step(events=(ConnectionChanged(25.0, ConnectionState.CONNECTED),))
     assert not any(isinstance(a, StartBelt | SetSpeed) for a in actions)
-    assert r.state.paused_by == "machine"
+    assert r.state.paused_by is PausedBy.MACHINE
 
 
 def test_link_lost_raised_by_the_port_stops() -> None:

@@ -35,6 +35,7 @@ from treadwalk.core.model import (
     PlanSegment,
     SessionEvent,
     SessionSnapshot,
+    StoppedBy,
     StopReason,
     TreadmillState,
 )
@@ -444,7 +445,7 @@ async def test_a_console_stop_is_followed_and_ends_the_session() -> None:
     task = asyncio.create_task(session.run(), name="session")
     await asyncio.sleep(30)
     tm.set_belt(BeltState.STOPPED, 0.0)
-    tm.push(MachineStopped(0.0, paused=False, by="user"))
+    tm.push(MachineStopped(0.0, paused=False, by=StoppedBy.USER))
     result = await task
     assert result.stop_reason is StopReason.MACHINE
     assert "start" not in tm.names()[1:]

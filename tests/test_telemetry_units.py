@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from mqtt_broker import event, snapshot
 
 from treadwalk.core.errors import UsageError
-from treadwalk.core.model import BeltState, CommandKind, Limits, Phase
+from treadwalk.core.model import BeltState, CommandKind, Limits, PausedBy, Phase
 from treadwalk.telemetry import MqttSettings, parse_mqtt_url, treadmill_id_for
 from treadwalk.telemetry.board import Board
 from treadwalk.telemetry.control import CommandGate, Refused
@@ -197,7 +197,7 @@ STANDING = [
     {"phase": Phase.COUNTDOWN, "belt": BeltState.STOPPED},
     {"phase": Phase.FINISHED, "belt": BeltState.STOPPED},
     {"phase": Phase.ABORTED, "belt": BeltState.STOPPED},
-    {"phase": Phase.PAUSED, "belt": BeltState.PAUSED, "paused_by": "machine"},
+    {"phase": Phase.PAUSED, "belt": BeltState.PAUSED, "paused_by": PausedBy.MACHINE},
     {"phase": Phase.PAUSED, "belt": BeltState.STOPPED, "paused_by": None},
 ]
 

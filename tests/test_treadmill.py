@@ -139,9 +139,10 @@ async def test_clamping_at_range_edges_and_user_caps_says_so() -> None:
         await tm.start()
         high = await tm.set_speed(9.0)
         assert high.clamped and high.value == 5.0  # the cap 5.2 rounds down onto the 0.5 grid
-        assert "max speed 5.2" in (high.reason or "")
+        assert high.reason == "speed held at your --max-speed 5.2 km/h"
         low = await tm.set_speed(0.2)
-        assert low.clamped and low.value == 1.0 and "min 1" in (low.reason or "")
+        assert low.clamped and low.value == 1.0
+        assert low.reason == "speed raised to the treadmill's minimum 1 km/h"
         ok = await tm.set_speed(3.7)
         assert not ok.clamped and ok.value == 3.5
         steep = await tm.set_incline(12.0)
@@ -389,8 +390,8 @@ async def test_a_malformed_frame_is_skipped_and_the_walk_goes_on() -> None:
         await tm.start()
         await tm.set_speed(4.0)
         await until(lambda: r.sim.sim_time() > 8)
-        frames_after = tm._frames
-        await until(lambda: tm._frames > frames_after + 4)
+        frames_after = tm.tracker.frames
+        await until(lambda: tm.tracker.frames > frames_after + 4)
         assert tm.connection is ConnectionState.CONNECTED
         assert tm.state.speed_kmh == pytest.approx(r.sim.belt_speed_kmh, abs=0.3)
         assert any(h == "2acd" and len(x) <= 8 for _, h, x in r.sim.sent), "the sim sent its short frame"

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SIM_NAME = "treadwalk-sim"
-EXIT_BY_REASON = {"finished": 0, "user": 0, "machine": 0, "connection_lost": 1, "error": 1}
 
 
 def register(subparsers: Any) -> None:
@@ -338,7 +337,7 @@ class _Composition:
                 print(f"treadwalk: {why}", file=sys.stderr)
             if not final.belt_stopped:
                 return 1
-            return EXIT_BY_REASON.get(final.stop_reason.value, 1)
+            return int(final.stop_reason.exit_code)
 
     async def _supervise(self, display: Any, session: Session) -> None:
         """Run the display (and its key reader) for as long as the session. If it fails, or
@@ -436,7 +435,6 @@ class _Composition:
             self.device,
             clock=clock,
             radio=radio,
-            limits=self.limits,
             quirks=self.quirks or None,
             reconnect_grace_s=self.reconnect_grace_s,
         )
@@ -490,7 +488,7 @@ class _Composition:
             name=self.device,
             submit=session.submit,
             control=bool(getattr(self.args, "mqtt_control", False)),
-            limits=self.limits,
+            limits=session.limits,
         )
         await stack.enter_async_context(telemetry)
         return telemetry

@@ -25,6 +25,7 @@ calls the library, with ``raise ... from exc``.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "ConnectionLost",
     "DecodeError",
     "DeviceNotFound",
+    "ExitCode",
     "HeartRateError",
     "OutOfRange",
     "ProfileError",
@@ -46,22 +48,30 @@ __all__ = [
 ]
 
 
+class ExitCode(enum.IntEnum):
+    """What the CLI returns (DESIGN.md): 0 done, 1 runtime failure, 2 bad usage or bad input."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+
+
 class TreadwalkError(Exception):
     """Base of every error treadwalk raises on purpose. ``exit_code`` is what the CLI returns."""
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.FAILURE
 
 
 class UsageError(TreadwalkError):
     """Bad flags, arguments or combinations of them."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(TreadwalkError):
     """A config file or value that cannot be used."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .errors import ExitCode
 from .units import Grid
 
 __all__ = [
+    "EXIT_BY_STOP_REASON",
     "BeltState",
     "Capabilities",
     "Command",
@@ -39,6 +41,7 @@ __all__ = [
     "MachineStarted",
     "MachineStopped",
     "Observer",
+    "PausedBy",
     "Phase",
     "Plan",
     "PlanSegment",
@@ -46,6 +49,7 @@ __all__ = [
     "SessionEvent",
     "SessionSnapshot",
     "StopReason",
+    "StoppedBy",
     "TargetChanged",
     "TreadmillState",
 ]
@@ -123,13 +127,26 @@ class Limits:
     ceiling_bpm: float | None = None
 
 
+class StoppedBy(enum.StrEnum):
+    """What stopped (or paused) the machine on its own."""
+
+    USER = "user"  # a console button
+    SAFETY_KEY = "safety_key"
+    UNKNOWN = "unknown"  # inferred from the belt's data (no status said why)
+
+    @property
+    def shown(self) -> str:
+        """How the walker reads it: "The treadmill stopped (console)"."""
+        return {StoppedBy.USER: "console", StoppedBy.SAFETY_KEY: "safety key"}.get(self, "by itself")
+
+
 @dataclass(frozen=True, slots=True)
 class MachineStopped:
     """The machine stopped or paused on its own: a console button or the safety key."""
 
     at: float
     paused: bool  # True: paused (may resume); False: stopped
-    by: str  # "user" (console button), "safety_key", "unknown"
+    by: StoppedBy
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +370,30 @@ class StopReason(enum.StrEnum):
     CONNECTION_LOST = "connection_lost"
     ERROR = "error"
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """What ``run`` returns for a session that ended so (the one mapping)."""
+        return EXIT_BY_STOP_REASON[self]
+
+
+# A walk the walker, the profile or the machine's own buttons ended is done; a lost link or a
+# failure is not.
+EXIT_BY_STOP_REASON: Mapping[StopReason, ExitCode] = {
+    StopReason.FINISHED: ExitCode.OK,
+    StopReason.USER: ExitCode.OK,
+    StopReason.MACHINE: ExitCode.OK,
+    StopReason.CONNECTION_LOST: ExitCode.FAILURE,
+    StopReason.ERROR: ExitCode.FAILURE,
+}
+
+
+class PausedBy(enum.StrEnum):
+    """Who paused a running session."""
+
+    USER = "user"  # the walker's key
+    MACHINE = "machine"  # the console, or the belt found standing after a reconnect
+    REMOTE = "remote"  # MQTT or the web page
+
 
 class CommandKind(enum.StrEnum):
     START = "start"  # leave READY: only from a local key or `run --yes`, never from MQTT
@@ -453,7 +494,7 @@ class SessionSnapshot:
     energy_kcal: float | None = None
     cue: str | None = None  # the cue showing now (most recent, for a few seconds)
     countdown_s: float | None = None
-    paused_by: str | None = None  # "user" | "machine" | "remote"
+    paused_by: PausedBy | None = None
     confirm_stop: bool = False  # q was pressed once: waiting for confirmation
     stop_reason: StopReason | None = None
     session_id: int | None = None

@@ -1,19 +1,23 @@
 """Units and the machine grid. Stdlib only.
 
-The model stores km/h, percent, metres and seconds; everything else is a view. ``snap``
+The model stores km/h, percent, metres and seconds; everything else is a view. ``clamp``
 is the one place where a target is clamped and rounded onto a machine's grid (safety rule 3):
-rounded to the nearest step, never truncated.
+rounded to the nearest step, never truncated; ``snap`` is its value alone.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 __all__ = [
     "KM_PER_MILE",
+    "ClampReason",
+    "Clamped",
     "Grid",
+    "clamp",
     "format_distance",
     "format_duration",
     "format_speed",
@@ -85,26 +89,77 @@ class Grid:
         return snap(value, self, cap=cap)
 
 
-def snap(value: float, grid: Grid, *, cap: float | None = None) -> float:
-    """Clamp ``value`` into ``grid`` (and under ``cap``), then round to the nearest step.
+class ClampReason(enum.StrEnum):
+    """Why a wanted value could not be commanded as it is (rounding onto the grid is not one)."""
 
-    Steps count from the grid's minimum. The result never leaves [minimum, min(maximum, cap)]:
-    when rounding up would cross the upper bound, the step below is taken. Results are
-    rounded to 6 decimals so 0.1-steps do not carry binary noise (4.1 stays 4.1).
+    CAP = "cap"  # the walker's own cap (--max-speed, --max-incline, config)
+    MACHINE_MAX = "machine_max"  # the top of the machine's range
+    MACHINE_MIN = "machine_min"  # the bottom of the machine's range
+
+
+@dataclass(frozen=True, slots=True)
+class Clamped:
+    """Where a wanted value lands: ``value`` on the grid, and why it moved if it was clamped."""
+
+    requested: float
+    value: float
+    reason: ClampReason | None = None
+
+    @property
+    def clamped(self) -> bool:
+        return self.reason is not None
+
+
+_ONE = Decimal(1)
+# A value this close to a bound is on it (unit conversions on a machine shift values by less).
+_BOUND_TOL = 1e-6
+
+
+def clamp(value: float, grid: Grid, *, cap: float | None = None) -> Clamped:
+    """The one clamp of safety rule 3: ``value`` held inside ``grid`` and under ``cap``, then
+    rounded (half up, never truncated) to the nearest step, with the reason when it was held.
+
+    Steps count from the grid's minimum. The result never leaves [minimum, min(maximum, cap)]
+    (a cap below the minimum leaves only the minimum): when the nearest step lies above the
+    upper bound, the step below is taken. Results are rounded to 6 decimals so 0.1-steps do not
+    carry binary noise (4.1 stays 4.1). NaN raises ``ValueError``; infinities clamp.
     """
-    upper = grid.maximum if cap is None else max(grid.minimum, min(grid.maximum, cap))
     if math.isnan(value):
         raise ValueError("cannot snap NaN onto a grid")
-    v = min(max(value, grid.minimum), upper)
+    lo = grid.minimum
+    upper = grid.maximum if cap is None else max(lo, min(grid.maximum, cap))
+    v = min(max(value, lo), upper)
     if grid.step <= 0:
-        return round(v, 6)
-    n = round_half_up((v - grid.minimum) / grid.step)
-    out = grid.minimum + n * grid.step
-    if out > upper + 1e-9:
-        out -= grid.step
-    if out < grid.minimum - 1e-9:
-        out = grid.minimum
-    return round(out, 6)
+        out = round(v, 6)
+    else:
+        q = (v - lo) / grid.step
+        if abs(q - math.floor(q) - 0.5) < 1e-6:
+            # a halfway value: decide in decimal, on the values as written ((4.05 - 0.5) / 0.1
+            # is 35.4999... in binary, and 4.05 must go up to 4.1)
+            exact = (Decimal(repr(v)) - Decimal(repr(lo))) / Decimal(repr(grid.step))
+            n = float(exact.quantize(_ONE, rounding=ROUND_HALF_UP))
+        else:
+            n = float(math.floor(q + 0.5))
+        out = lo + n * grid.step
+        if out > upper + 1e-9:
+            out -= grid.step
+        if out < lo - 1e-9:
+            out = lo
+        out = round(out, 6)
+    out = min(max(out, lo), upper)  # the 6-decimal rounding never carries a value out of range
+    reason = None
+    if value < lo - _BOUND_TOL:
+        reason = ClampReason.MACHINE_MIN
+    elif cap is not None and cap <= grid.maximum + _BOUND_TOL and value > cap + _BOUND_TOL:
+        reason = ClampReason.CAP
+    elif value > grid.maximum + _BOUND_TOL:
+        reason = ClampReason.MACHINE_MAX
+    return Clamped(value, out, reason)
+
+
+def snap(value: float, grid: Grid, *, cap: float | None = None) -> float:
+    """``clamp(value, grid, cap=cap).value``: the commandable value alone."""
+    return clamp(value, grid, cap=cap).value
 
 
 def format_duration(seconds: float) -> str:

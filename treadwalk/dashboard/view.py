@@ -20,6 +20,7 @@ from rich.text import Text
 
 from treadwalk.core.model import (
     ConnectionState,
+    PausedBy,
     Phase,
     PlanSegment,
     SessionEvent,
@@ -144,9 +145,9 @@ def _header(snap: SessionSnapshot | None, width: int) -> Text:
         return spread(left, Text("waiting", style=S_DIM), Text(), width)
     word, style = PHASE_WORD[snap.phase]
     center = Text(f" {word} ", style=style)
-    if snap.phase == Phase.PAUSED and snap.paused_by == "machine":
+    if snap.phase == Phase.PAUSED and snap.paused_by is PausedBy.MACHINE:
         center.append(" by the treadmill", style=S_WARN)
-    elif snap.phase == Phase.PAUSED and snap.paused_by == "remote":
+    elif snap.phase == Phase.PAUSED and snap.paused_by is PausedBy.REMOTE:
         center.append(" remotely", style=S_WARN)
     cword, cstyle = CONNECTION_WORD[snap.connection]
     right = Text(cword, style=cstyle)
@@ -405,7 +406,7 @@ def _message(snap: SessionSnapshot, view: View, width: int) -> Text:
         return fit(
             Text(" Link lost: reconnecting… the session goes on when it is back. ", style=S_WARN), width
         )
-    if snap.phase == Phase.PAUSED and snap.paused_by == "machine":
+    if snap.phase == Phase.PAUSED and snap.paused_by is PausedBy.MACHINE:
         text = " The treadmill paused itself. Press space (or its Start button) to resume. "
         return fit(Text(text, style=S_WARN), width)
     if view.not_saved:  # the recorder cannot save: say so for as long as it lasts

@@ -130,6 +130,7 @@ class Session:
         self._treadmill = treadmill
         self._clock = clock
         self._limits = limits or Limits()
+        treadmill.limits = self._limits  # one source of the caps: the session's, at the wire too
         self._observers: list[Observer] = list(observers)
         self._broken_observers: set[int] = set()
         self._session_id = session_id
@@ -181,6 +182,11 @@ class Session:
     @property
     def state(self) -> EngineState:
         return self._state
+
+    @property
+    def limits(self) -> Limits:
+        """The walker's caps: the one source (the treadmill and telemetry read them from here)."""
+        return self._limits
 
     @property
     def snapshot(self) -> SessionSnapshot | None:

@@ -8,6 +8,7 @@ before it imports Bumble.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,41 +20,61 @@ __all__ = [
     "PRESETS",
     "QUIRKS",
     "Fault",
+    "FaultKind",
+    "Quirk",
     "parse_fault",
     "parse_op",
     "parse_quirks",
 ]
 
-# name -> what it does (REFERENCE.md part 2 pitfall)
-QUIRKS: dict[str, str] = {
-    "step_count_bit13": "2ACD carries a uint24 step count behind RFU flag bit 13 (P1)",
-    "responses_as_notifications": "control-point responses are notified, not indicated; declared Indicate + WriteWithoutResponse (P6)",
-    "padded_status": "2ADA frames are padded with zero bytes: 04 00 00 (P8)",
-    "no_control_enforcement": "ops work without Request Control; repeated Start/Stop answer success (P5)",
-    "echo_status": "2ADA is also sent to the client that made the change (P9)",
-    "reserved_training_status": "2AD3 uses RFU codes 00 10 (running) / 00 11 (stopped) (P10)",
-    "mph_ranges": "the speed grid is in mph; 2AD4 holds it converted to km/h and truncated (P12)",
-    "multi_packet_mtu23": "2ACD records are split for an ATT_MTU of 23 whatever the MTU (§1.4, §2.5)",
-    "notify_before_subscribe": "2ACD/2AD3/2ADA are notified to every connection without a CCCD write (P18)",
-    "no_response": "the control point never answers; state shows only in 2ADA/2ACD (P7)",
+
+class Quirk(enum.StrEnum):
+    """One behaviour of a real treadmill the sim can copy (REFERENCE.md part 2)."""
+
+    STEP_COUNT_BIT13 = "step_count_bit13"
+    RESPONSES_AS_NOTIFICATIONS = "responses_as_notifications"
+    PADDED_STATUS = "padded_status"
+    NO_CONTROL_ENFORCEMENT = "no_control_enforcement"
+    ECHO_STATUS = "echo_status"
+    RESERVED_TRAINING_STATUS = "reserved_training_status"
+    MPH_RANGES = "mph_ranges"
+    MULTI_PACKET_MTU23 = "multi_packet_mtu23"
+    NOTIFY_BEFORE_SUBSCRIBE = "notify_before_subscribe"
+    NO_RESPONSE = "no_response"
+
+
+# quirk -> what it does (REFERENCE.md part 2 pitfall)
+QUIRKS: dict[Quirk, str] = {
+    Quirk.STEP_COUNT_BIT13: "2ACD carries a uint24 step count behind RFU flag bit 13 (P1)",
+    Quirk.RESPONSES_AS_NOTIFICATIONS: "control-point responses are notified, not indicated; declared Indicate + WriteWithoutResponse (P6)",
+    Quirk.PADDED_STATUS: "2ADA frames are padded with zero bytes: 04 00 00 (P8)",
+    Quirk.NO_CONTROL_ENFORCEMENT: "ops work without Request Control; repeated Start/Stop answer success (P5)",
+    Quirk.ECHO_STATUS: "2ADA is also sent to the client that made the change (P9)",
+    Quirk.RESERVED_TRAINING_STATUS: "2AD3 uses RFU codes 00 10 (running) / 00 11 (stopped) (P10)",
+    Quirk.MPH_RANGES: "the speed grid is in mph; 2AD4 holds it converted to km/h and truncated (P12)",
+    Quirk.MULTI_PACKET_MTU23: "2ACD records are split for an ATT_MTU of 23 whatever the MTU (§1.4, §2.5)",
+    Quirk.NOTIFY_BEFORE_SUBSCRIBE: "2ACD/2AD3/2ADA are notified to every connection without a CCCD write (P18)",
+    Quirk.NO_RESPONSE: "the control point never answers; state shows only in 2ADA/2ACD (P7)",
 }
 
-PRESETS: dict[str, frozenset[str]] = {
+PRESETS: dict[str, frozenset[Quirk]] = {
     "strict": frozenset(),
-    "citysports": frozenset({"step_count_bit13", "no_control_enforcement", "echo_status"}),
+    "citysports": frozenset({Quirk.STEP_COUNT_BIT13, Quirk.NO_CONTROL_ENFORCEMENT, Quirk.ECHO_STATUS}),
     "urevo": frozenset(
         {
-            "step_count_bit13",
-            "no_control_enforcement",
-            "responses_as_notifications",
-            "padded_status",
-            "echo_status",
-            "reserved_training_status",
-            "mph_ranges",
-            "notify_before_subscribe",
+            Quirk.STEP_COUNT_BIT13,
+            Quirk.NO_CONTROL_ENFORCEMENT,
+            Quirk.RESPONSES_AS_NOTIFICATIONS,
+            Quirk.PADDED_STATUS,
+            Quirk.ECHO_STATUS,
+            Quirk.RESERVED_TRAINING_STATUS,
+            Quirk.MPH_RANGES,
+            Quirk.NOTIFY_BEFORE_SUBSCRIBE,
         }
     ),
-    "kingsmith": frozenset({"step_count_bit13", "no_response", "no_control_enforcement", "echo_status"}),
+    "kingsmith": frozenset(
+        {Quirk.STEP_COUNT_BIT13, Quirk.NO_RESPONSE, Quirk.NO_CONTROL_ENFORCEMENT, Quirk.ECHO_STATUS}
+    ),
 }
 
 # FTMS control-point op codes by name (REFERENCE §1.7), with short aliases.
@@ -89,13 +110,13 @@ _FAULT_FORMS = (
 )
 
 
-def parse_quirks(spec: str | Iterable[str]) -> frozenset[str]:
+def parse_quirks(spec: str | Iterable[str]) -> frozenset[Quirk]:
     """``"urevo,echo_status"`` (or a list of names) -> the set of quirk names.
 
     Presets expand to their quirks. Unknown names raise ``UsageError``.
     """
     names = [spec] if isinstance(spec, str) else list(spec)
-    out: set[str] = set()
+    out: set[Quirk] = set()
     for chunk in names:
         for raw in chunk.split(","):
             name = raw.strip().lower().replace("-", "_")
@@ -104,7 +125,7 @@ def parse_quirks(spec: str | Iterable[str]) -> frozenset[str]:
             if name in PRESETS:
                 out |= PRESETS[name]
             elif name in QUIRKS:
-                out.add(name)
+                out.add(Quirk(name))
             else:
                 allowed = ", ".join([*sorted(PRESETS), *sorted(QUIRKS)])
                 raise UsageError(f"unknown quirk '{raw.strip()}': use a comma-separated list of {allowed}.")
@@ -131,6 +152,14 @@ def _seconds(value: str, unit: str | None) -> float:
     return v / 1000 if unit == "ms" else v * 60 if unit == "m" else v
 
 
+class FaultKind(enum.StrEnum):
+    DROP = "drop"  # the link goes away at ``at_s`` (and comes back after ``back_after_s``)
+    MALFORMED = "malformed"  # one bad frame at ``at_s``
+    REFUSE_CONTROL = "refuse_control"  # Request Control answered with ``result``
+    REJECT = "reject"  # ``op`` answered "operation failed"
+    NO_ANSWER = "no_answer"  # ``op`` never answered
+
+
 @dataclass(frozen=True, slots=True)
 class Fault:
     """One injected fault.
@@ -140,7 +169,7 @@ class Fault:
     the sim starts serving, in its clock's time.
     """
 
-    kind: str
+    kind: FaultKind
     at_s: float | None = None
     back_after_s: float | None = None
     op: int | None = None
@@ -154,16 +183,16 @@ def parse_fault(spec: str) -> Fault:
     if m := re.fullmatch(rf"drop@{_TIME}(?:\+{_TIME})?", s):
         at = _seconds(m[1], m[2])
         back = _seconds(m[3], m[4]) if m[3] else None
-        return Fault("drop", at_s=at, back_after_s=back, spec=spec)
+        return Fault(FaultKind.DROP, at_s=at, back_after_s=back, spec=spec)
     if m := re.fullmatch(rf"malformed@{_TIME}", s):
-        return Fault("malformed", at_s=_seconds(m[1], m[2]), spec=spec)
+        return Fault(FaultKind.MALFORMED, at_s=_seconds(m[1], m[2]), spec=spec)
     if m := re.fullmatch(r"refuse_control(?::(?:0x)?(0?4|0?5))?", s):
-        return Fault("refuse_control", result=int(m[1] or "5", 16), spec=spec)
+        return Fault(FaultKind.REFUSE_CONTROL, result=int(m[1] or "5", 16), spec=spec)
     if m := re.fullmatch(r"(reject|no_answer):(.+)", s):
         try:
             op = parse_op(m[2])
         except UsageError:
             op = -1
         if op >= 0:
-            return Fault(m[1], op=op, spec=spec)
+            return Fault(FaultKind(m[1]), op=op, spec=spec)
     raise UsageError(f"bad fault '{spec}': use {_FAULT_FORMS}.")

@@ -69,7 +69,7 @@ from treadwalk.ftms import (
 
 from ._peripheral import Advertiser, shut_down, spawn
 from .belt import Belt, BeltConfig
-from .options import Fault, parse_fault, parse_quirks
+from .options import Fault, FaultKind, Quirk, parse_fault, parse_quirks
 
 __all__ = ["VirtualTreadmill"]
 
@@ -166,7 +166,7 @@ class VirtualTreadmill:
         )
         self.speed_grid = Grid(*speed)
         self.incline_grid = Grid(*incline)
-        if "mph_ranges" in self.quirks:
+        if Quirk.MPH_RANGES in self.quirks:
             # The machine thinks in mph (0.1 mph grid at best); 2AD4 shows it truncated to 0.01 km/h.
             step_mph = max(0.1, round(kmh_to_mph(speed[2]), 1))
             self._mph_grid: Grid | None = Grid(
@@ -292,7 +292,7 @@ class VirtualTreadmill:
         await self._advertise()
         self._spawn(self._run_belt(), "treadwalk-sim-belt")
         for fault in self.faults:
-            if fault.kind in ("drop", "malformed"):
+            if fault.kind in (FaultKind.DROP, FaultKind.MALFORMED):
                 self._spawn(self._run_fault(fault), f"treadwalk-sim-fault-{fault.kind}")
         self._log(
             f"serving '{self.name}' as {self.device.random_address}; quirks: {', '.join(sorted(self.quirks)) or 'none (strict)'}"
@@ -425,7 +425,7 @@ class VirtualTreadmill:
     # -- GATT -----------------------------------------------------------------------------------
 
     def _build_gatt(self) -> None:
-        steps = "step_count_bit13" in self.quirks
+        steps = Quirk.STEP_COUNT_BIT13 in self.quirks
         features = Features.from_names(
             ["average_speed", "total_distance", "inclination", "expended_energy", "elapsed_time"]
             + (["step_count"] if steps else []),
@@ -434,7 +434,7 @@ class VirtualTreadmill:
         P = Characteristic.Properties
         cp_props = (
             P.INDICATE | P.WRITE_WITHOUT_RESPONSE
-            if "responses_as_notifications" in self.quirks
+            if Quirk.RESPONSES_AS_NOTIFICATIONS in self.quirks
             else P.WRITE | P.INDICATE
         )
         self._feature_char: Characteristic[bytes] = Characteristic(
@@ -512,7 +512,7 @@ class VirtualTreadmill:
             Connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(connection, reason)
         )
         self._log(f"connected: {connection.peer_address}")
-        if "notify_before_subscribe" in self.quirks:
+        if Quirk.NOTIFY_BEFORE_SUBSCRIBE in self.quirks:
             self._spawn(self._unsolicited(connection), "treadwalk-sim-unsolicited")
         self._spawn(self._advertise(), _ADVERTISE_TASK)
 
@@ -539,7 +539,7 @@ class VirtualTreadmill:
 
     def _record(self) -> TreadmillData:
         b = self.belt
-        steps = "step_count_bit13" in self.quirks
+        steps = Quirk.STEP_COUNT_BIT13 in self.quirks
         return TreadmillData(
             speed_kmh=round(b.speed_kmh, 2),
             avg_speed_kmh=round(b.avg_speed_kmh, 2),
@@ -559,7 +559,7 @@ class VirtualTreadmill:
 
     def _training_bytes(self) -> bytes:
         code = self.training_status
-        if "reserved_training_status" in self.quirks:
+        if Quirk.RESERVED_TRAINING_STATUS in self.quirks:
             code = {
                 int(TrainingStatusCode.MANUAL_MODE): 0x10,
                 int(TrainingStatusCode.POST_WORKOUT): 0x11,
@@ -579,7 +579,7 @@ class VirtualTreadmill:
         return int.from_bytes(raw[:2], "little")
 
     async def _notify(self, conn: Connection, char: Characteristic[Any], value: bytes, short: str) -> None:
-        force = "notify_before_subscribe" in self.quirks
+        force = Quirk.NOTIFY_BEFORE_SUBSCRIBE in self.quirks
         if conn not in self._peers:
             return
         if not force and not (self._cccd(conn, char) & 0x01):
@@ -592,7 +592,7 @@ class VirtualTreadmill:
         self.sent.append((self.clock.now(), short, value.hex()))
 
     def _pad(self, frame: bytes) -> bytes:
-        if "padded_status" in self.quirks and len(frame) < 3:
+        if Quirk.PADDED_STATUS in self.quirks and len(frame) < 3:
             return frame + bytes(3 - len(frame))
         return frame
 
@@ -602,14 +602,14 @@ class VirtualTreadmill:
     def _status_later(self, frame: bytes, *, origin: Connection | None) -> None:
         """2ADA to every client (console changes), or to the others (a client's own change)."""
         for conn in list(self._peers):
-            if conn is origin and "echo_status" not in self.quirks:
+            if conn is origin and Quirk.ECHO_STATUS not in self.quirks:
                 continue
             self._spawn(self._notify_status_to(conn, frame), "treadwalk-sim-status")
 
     async def _send_data(self) -> None:
         record = self._record()
         for conn in list(self._peers):
-            mtu_payload = 20 if "multi_packet_mtu23" in self.quirks else conn.att_mtu - 3
+            mtu_payload = 20 if Quirk.MULTI_PACKET_MTU23 in self.quirks else conn.att_mtu - 3
             frames = split_treadmill_record(record, max_payload=mtu_payload)
             for frame in frames:
                 await self._notify(conn, self._data_char, frame, "2acd")
@@ -643,10 +643,10 @@ class VirtualTreadmill:
     async def _run_fault(self, fault: Fault) -> None:
         assert fault.at_s is not None
         await self.clock.sleep_until(self._t0 + fault.at_s)
-        if fault.kind == "drop":
+        if fault.kind is FaultKind.DROP:
             self._log(f"fault {fault.spec}")
             self.drop_link(fault.back_after_s)
-        elif fault.kind == "malformed":
+        elif fault.kind is FaultKind.MALFORMED:
             full = self._record_bytes()
             short = full[:4] if len(full) > 4 else full[:1]
             self._log(f"fault {fault.spec}: sending short 2ACD frame {short.hex()}")
@@ -655,9 +655,9 @@ class VirtualTreadmill:
 
     # -- control point --------------------------------------------------------------------------
 
-    def _fault_for(self, kind: str, op: int) -> Fault | None:
+    def _fault_for(self, kind: FaultKind, op: int) -> Fault | None:
         for f in self.faults:
-            if f.kind == kind and (f.op is None or f.op == op):
+            if f.kind is kind and (f.op is None or f.op == op):
                 return f
         return None
 
@@ -668,9 +668,9 @@ class VirtualTreadmill:
         peer = self._peers.get(conn)
         if peer is None:
             return
-        if "no_response" not in self.quirks:
+        if Quirk.NO_RESPONSE not in self.quirks:
             cccd = self._cccd(conn, self._cp_char)
-            wanted = 0x03 if "responses_as_notifications" in self.quirks else 0x02
+            wanted = 0x03 if Quirk.RESPONSES_AS_NOTIFICATIONS in self.quirks else 0x02
             if not cccd & wanted:
                 self._log("control point: indications are off -> ATT error 0xFD")
                 raise ATT_Error(ATT_CCCD_IMPROPERLY_CONFIGURED, self._cp_char.handle)
@@ -698,13 +698,13 @@ class VirtualTreadmill:
 
     async def _respond(self, conn: Connection, op: int, result: int) -> None:
         frame = encode_control_response(op, result)
-        if "no_response" in self.quirks:
+        if Quirk.NO_RESPONSE in self.quirks:
             self._log(f"control point: no response to op {op:02x} (quirk no_response)")
             return
         self._log(f"control point -> {frame.hex()}")
         if conn not in self._peers:
             return
-        if "responses_as_notifications" in self.quirks:
+        if Quirk.RESPONSES_AS_NOTIFICATIONS in self.quirks:
             await self.device.notify_subscriber(conn, self._cp_char, frame, force=True)
         else:
             await self.device.indicate_subscriber(conn, self._cp_char, frame)
@@ -713,12 +713,12 @@ class VirtualTreadmill:
     def _execute(self, conn: Connection, data: bytes) -> int | None:
         """Carry out one control-point request. Returns the result code, or None for no answer."""
         op = data[0]
-        lenient = "no_control_enforcement" in self.quirks
+        lenient = Quirk.NO_CONTROL_ENFORCEMENT in self.quirks
         if op != OpCode.REQUEST_CONTROL and self.controller is not conn and not lenient:
             return int(ResultCode.CONTROL_NOT_PERMITTED)
-        if self._fault_for("no_answer", op):
+        if self._fault_for(FaultKind.NO_ANSWER, op):
             return None
-        if self._fault_for("reject", op):
+        if self._fault_for(FaultKind.REJECT, op):
             return int(ResultCode.OPERATION_FAILED)
         if op not in _SUPPORTED:
             return int(ResultCode.NOT_SUPPORTED)
@@ -733,7 +733,7 @@ class VirtualTreadmill:
 
         ok = int(ResultCode.SUCCESS)
         if op == OpCode.REQUEST_CONTROL:
-            if refuse := self._fault_for("refuse_control", op):
+            if refuse := self._fault_for(FaultKind.REFUSE_CONTROL, op):
                 return refuse.result or int(ResultCode.CONTROL_NOT_PERMITTED)
             previous = self.controller
             self.controller = conn

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
-from treadwalk.core.model import Capabilities, ConnectionState, MachineEvent, TreadmillState
+from treadwalk.core.model import Capabilities, ConnectionState, Limits, MachineEvent, TreadmillState
 
 __all__ = ["Applied", "Treadmill"]
 
@@ -24,7 +24,7 @@ class Applied:
     requested: float
     value: float
     clamped: bool
-    reason: str | None = None  # e.g. "above your --max-speed 6.0 km/h"
+    reason: str | None = None  # e.g. "speed held at your --max-speed 6 km/h" (core.axis.Range.why)
 
 
 class Treadmill(Protocol):
@@ -35,6 +35,10 @@ class Treadmill(Protocol):
     (``treadwalk.core.errors``); ``Timeout`` and ``ConnectionLost`` leave the belt in whatever
     state the machine chose, so the caller must still stop it (or tell the walker to).
     """
+
+    # The walker's caps, enforced on every target here as well as in the engine. A ``Session``
+    # owns them and sets them on its treadmill: one source for both.
+    limits: Limits
 
     async def __aenter__(self) -> Self:
         """Connect, discover, subscribe. Does not request control or move the belt.

@@ -11,12 +11,22 @@ notes: writes too close together "crash the BLE link").
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from treadwalk.core.errors import ConfigError
 
-__all__ = ["KNOWN_MACHINES", "Quirks", "quirks_for"]
+__all__ = ["KNOWN_MACHINES", "Quirks", "QuirksSource", "quirks_for"]
+
+
+class QuirksSource(enum.StrEnum):
+    """Where a connected machine's quirks came from."""
+
+    SPEC = "spec"  # none known: the spec's behaviour
+    KNOWN_MACHINE = "known machine"  # the table below, by name or Device Information
+    GIVEN = "given"  # a ``Quirks`` passed in by the caller
+    CONFIG = "config"  # the table's, with the walker's ``[quirks]`` overrides
 
 
 @dataclass(frozen=True, slots=True)
