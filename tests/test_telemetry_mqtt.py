@@ -85,7 +85,16 @@ async def test_session_stream_publishes_state_events_availability_and_discovery(
 
     configs = {m.topic: m for m in listener.messages if m.topic.startswith("homeassistant/")}
     sensors = {t.split("/")[3] for t in configs if t.startswith("homeassistant/sensor/treadwalk_tm1/")}
-    assert sensors == {"speed", "incline", "distance", "elapsed", "pace", "heart_rate", "heart_rate_zone", "phase"}
+    assert sensors == {
+        "speed",
+        "incline",
+        "distance",
+        "elapsed",
+        "pace",
+        "heart_rate",
+        "heart_rate_zone",
+        "phase",
+    }
     speed = configs["homeassistant/sensor/treadwalk_tm1/speed/config"].json()
     assert speed["availability_topic"] == "treadwalk/tm1/availability"
     assert speed["state_topic"] == "treadwalk/tm1/state"
