@@ -73,6 +73,23 @@ def test_targets_stay_inside_the_walkers_caps() -> None:
     assert any("at its top" in m for m in hr_events(r))
 
 
+def test_a_cap_off_the_grid_and_under_the_held_range_bounds_the_working_point() -> None:
+    # --max-speed 5.45 on a 0.1 grid, a segment that may move speed only between 6 and 7 km/h:
+    # every bound, working point and command is on the grid and under the cap (5.4, never 5.5)
+    hold = HrHold(HrAdjust.SPEED, 6.0, 7.0, zone=2, low_bpm=108.0, high_bpm=126.0)
+    r = new_run(plan(seg("z2", speed=6.5, duration_s=600.0, hr=hold)), Limits(max_speed_kmh=5.45))
+    r.start()
+    for bpm in (90, 140, 90):  # below the zone (up), above it (down), below again
+        until = r.now + 120
+        while r.now < until:
+            tick(r, bpm, r.now + 1)
+            loop = r.state.hr_loop
+            assert loop is None or loop.value <= 5.45
+    speeds = [a.speed_kmh for _, a in r.log if isinstance(a, SetSpeed)]
+    assert speeds and max(speeds) == 5.4
+    assert all(abs(round(v * 10) - v * 10) < 1e-6 for v in speeds)
+
+
 def test_no_fresh_reading_never_raises() -> None:
     r = new_run(plan(seg("z2", speed=5.0, duration_s=600.0, hr=ZONE2)))
     r.start()
