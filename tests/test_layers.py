@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "recording": {"core"},
     "telemetry": {"core"},
     "dashboard": {"core"},
+    "web": {"core"},
     "cli": {
         "core",
         "ftms",
@@ -34,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
         "recording",
         "telemetry",
         "dashboard",
+        "web",
     },
 }
 THIRD_PARTY = {
@@ -43,6 +45,8 @@ THIRD_PARTY = {
     "rich": {"dashboard"},
     "aiomqtt": {"telemetry"},
     "paho": {"telemetry"},
+    "aiohttp": {"web"},
+    "segno": {"web"},
 }
 ROOT_MODULES = {"__init__", "__main__", "__version__"}  # the root package is stdlib only
 

@@ -18,7 +18,8 @@ calls the library, with ``raise ... from exc``.
      │    ├── CommandRejected       .op, .result (the FTMS result code)
      │    └── OutOfRange            .requested, .allowed
      ├── RecordingError             the session store (exit 1)
-     └── TelemetryError             MQTT (exit 1; never stops a session)
+     ├── TelemetryError             MQTT (exit 1; never stops a session)
+     └── WebError                   the second screen's server (exit 1; never stops a session)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "TreadmillError",
     "TreadwalkError",
     "UsageError",
+    "WebError",
 ]
 
 
@@ -136,3 +138,7 @@ class RecordingError(TreadwalkError):
 
 class TelemetryError(TreadwalkError):
     """MQTT cannot be used as configured. Never stops a running session."""
+
+
+class WebError(TreadwalkError):
+    """The second screen's web server (a port in use, an address that is not this machine's)."""
