@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
 
-# System packages the tests use: tmux (dashboard test), mosquitto (MQTT tests, a real broker).
+# System packages the tests use: tmux (dashboard test), mosquitto (MQTT tests, a real broker),
+# chromium (the web page tests: Playwright drives Debian's browser, it never downloads one).
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     echo "==> installing ${need[*]} (Debian packages)" >&2
