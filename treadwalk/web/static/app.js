@@ -167,7 +167,7 @@
         tw.state = m;
         render();
       } else if (m.type === "event") {
-        if (["warning", "override", "clamped", "pause", "resume", "console", "control_lost", "stop", "command", "cue"].includes(m.kind)) toast(m.message, m.kind === "warning");
+        if (["warning", "override", "clamped", "pause", "resume", "console", "control_lost", "stop", "command"].includes(m.kind)) toast(m.message, m.kind === "warning");
       } else if (m.type === "reply") {
         if (!m.ok) toast("refused: " + m.reason, true);
       }
