@@ -22,8 +22,19 @@ SIZES = {"phone": (390, 844), "tablet": (1180, 820)}
 
 def main() -> int:
     demo = subprocess.Popen(
-        [sys.executable, "-m", "treadwalk", "demo", "--speedup", "4", "--yes", "--no-dashboard"]
-        + ["--web", "127.0.0.1:0", "--web-control"],
+        [
+            sys.executable,
+            "-m",
+            "treadwalk",
+            "demo",
+            "--speedup",
+            "4",
+            "--yes",
+            "--no-dashboard",
+            "--web",
+            "127.0.0.1:0",
+            "--web-control",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -39,12 +39,13 @@ from treadwalk.core.model import Command, EventKind, Phase, SessionEvent, Sessio
 from .payload import BadRequest, dumps, parse_request, plan_payload, state_payload
 from .settings import WebSettings
 
-__all__ = ["WebStats", "WebView", "lan_address"]
+__all__ = ["BoardView", "WebStats", "WebView", "lan_address"]
 
 log = logging.getLogger("treadwalk.web")
 
 _STATIC = {
     "app.js": "text/javascript",
+    "board.js": "text/javascript",
     "style.css": "text/css",
 }
 _FINAL = (Phase.FINISHED, Phase.ABORTED)
@@ -108,6 +109,8 @@ class WebView:
     it cannot) and serves until the block ends; ``run()`` pushes the live state until the session
     is over."""
 
+    PAGE = "index.html"
+
     def __init__(
         self,
         settings: WebSettings,
@@ -135,7 +138,7 @@ class WebView:
         self._dirty = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._observer_failed = False
-        self._index = _read_static("index.html").decode()
+        self._index = _read_static(self.PAGE).decode()
 
     # -----------------------------------------------------------------------------------------
     # Observer: called by the engine; never blocks, never raises
@@ -276,11 +279,7 @@ class WebView:
         self._clients.add(client)
         self.stats.clients = len(self._clients)
         self.stats.connections += 1
-        snap = self._latest
-        hello: dict[str, Any] = {"type": "hello", "control": self.settings.control, "units": self.units}
-        if snap is not None:
-            hello["plan"] = plan_payload(snap.plan)
-        client.put(dumps(hello))
+        client.put(dumps(self._hello()))
         if self._state_text is not None:
             client.put(self._state_text)
         writer = asyncio.create_task(self._write(ws, client), name="web-client-writer")
@@ -297,6 +296,12 @@ class WebView:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
         return ws
+
+    def _hello(self) -> dict[str, Any]:
+        hello: dict[str, Any] = {"type": "hello", "control": self.settings.control, "units": self.units}
+        if self._latest is not None:
+            hello["plan"] = plan_payload(self._latest.plan)
+        return hello
 
     async def _write(self, ws: web.WebSocketResponse, client: _Client) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -333,3 +338,46 @@ class WebView:
             return self._reply(name, False, str(exc))
         self._submit(command)
         return self._reply(name, True, "sent")
+
+
+class BoardView(WebView):
+    """``watch --web``: the fleet board (every treadmill on the broker) in a browser, read-only.
+    Fed ``update(rows, status)`` with plain JSON-able rows; pushes at most ``rate_hz`` a second,
+    only on change, and a tick now and then so "last seen" moves and the page knows it is live."""
+
+    PAGE = "board.html"
+
+    def __init__(self, settings: WebSettings, *, title: str = "", **kwargs: Any) -> None:
+        super().__init__(WebSettings(settings.host, settings.port, control=False), **kwargs)
+        self.title = title
+        self._board_text: str | None = None
+        self._pending: str | None = None
+
+    def update(self, rows: list[dict[str, Any]], status: str, now: float) -> None:
+        """The board as the terminal table shows it; never blocks."""
+        self._pending = dumps(
+            {"type": "board", "title": self.title, "status": status, "now": now, "rows": rows}
+        )
+        self._dirty.set()
+
+    def _hello(self) -> dict[str, Any]:
+        return {"type": "hello", "control": False, "units": self.units, "title": self.title}
+
+    async def run(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(TICK_S):
+                    await self._dirty.wait()
+            except TimeoutError:
+                self._broadcast(dumps({"type": "tick"}))
+                continue
+            self._dirty.clear()
+            text = self._pending
+            if text is not None and text != self._board_text:
+                self._board_text = self._state_text = text
+                self.stats.broadcasts += 1
+                self._broadcast(text)
+            await asyncio.sleep(self._interval)
+
+    def _request(self, raw: str) -> dict[str, Any]:
+        return self._reply(None, False, "the fleet board is read-only")
