@@ -42,7 +42,7 @@ async def test_watch_web_shows_every_treadmill_read_only(broker: Mosquitto) -> N
     from playwright.async_api import async_playwright
 
     port = free_port()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: ASYNC220 (started once, read from a thread)
         [sys.executable, "-m", "treadwalk", "watch", "--mqtt", broker.url, "--web", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
