@@ -221,3 +221,34 @@ async def test_the_page_survives_the_server_restarting() -> None:
                 pusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pusher
+
+
+async def test_speed_up_and_stop_now_from_the_page() -> None:
+    """A + from the page goes through the engine's rules (0.5 km/h onto the grid), is recorded
+    with its source, and STOP NOW stops the belt at once, without a cool-down."""
+    events: list[Any] = []
+
+    class Events:
+        def on_snapshot(self, snapshot: Any) -> None:
+            pass
+
+        def on_event(self, event: Any) -> None:
+            events.append(event)
+
+    async with stack() as s, browser() as page:
+        s.session.add_observer(Events())
+        await page.goto(s.web.url("127.0.0.1"))
+        await wait_text(page, "#phase", lambda t: t == "running")
+        await s.until(lambda: s.sim.belt_speed_kmh > 3.9)
+        await page.click("text=speed +")
+        await s.until(lambda: s.sim.target_speed_kmh == pytest.approx(4.5))
+        assert await wait_text(page, "#speed-target", lambda t: t == "4.5 km/h")
+        (override,) = [e for e in events if e.kind == "override"]
+        assert override.data["source"] == "web"
+        await page.click("#estop")
+        assert s.task is not None
+        result = await asyncio.wait_for(asyncio.shield(s.task), 20)
+        assert result.stop_reason is StopReason.USER
+        assert s.sim.stopped
+        phases = [e.data.get("phase") for e in events if e.kind == "phase"]
+        assert "cooldown" not in phases

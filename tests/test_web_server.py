@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -300,3 +301,37 @@ def test_the_qr_code_in_text_blocks_is_the_address() -> None:
             assert light_top == (not matrix[2 * y][x])
             if 2 * y + 1 < len(matrix):
                 assert light_bottom == (not matrix[2 * y + 1][x])
+
+
+def test_demo_and_run_take_web_and_web_control() -> None:
+    from treadwalk.cli import build_parser
+    from treadwalk.cli.demo import run_argv
+
+    parser = build_parser()
+    assert run_argv(parser.parse_args(["demo", "--web"]))[-1] == "--web"
+    assert run_argv(parser.parse_args(["demo", "--web", "9000", "--web-control"]))[-3:] == [
+        "--web",
+        "9000",
+        "--web-control",
+    ]
+    args = parser.parse_args(["run", "demo", "--sim", "--web"])
+    assert args.web == "" and args.web_control is None
+    assert parser.parse_args(["run", "demo", "--sim", "--web", "127.0.0.1:9"]).web == "127.0.0.1:9"
+    assert parser.parse_args(["run", "demo", "--sim"]).web is None
+
+
+def test_config_web_table(tmp_path: Any) -> None:
+    from treadwalk.core.config import load_config
+
+    good = tmp_path / "good.toml"
+    good.write_text('[web]\nlisten = "127.0.0.1:9000"\ncontrol = true\n')
+    assert load_config(good).web == {"listen": "127.0.0.1:9000", "control": True}
+    for body, why in (
+        ("[web]\nport = 1\n", "unknown setting 'port' in [web]"),
+        ("[web]\ncontrol = 'yes'\n", "control must be true or false"),
+        ("[web]\nlisten = 9000\n", "listen must be"),
+    ):
+        bad = tmp_path / "bad.toml"
+        bad.write_text(body)
+        with pytest.raises(ConfigError, match=re.escape(why)):
+            load_config(bad)
