@@ -122,6 +122,24 @@ async def wait_text(
             await asyncio.sleep(0.1)
 
 
+async def follows(
+    page: Any, selector: str, value: Callable[[], float | None], timeout_s: float = 5.0
+) -> None:
+    """The page shows what the session has now (within 0.15), within a bounded wait: a page that
+    froze, or shows something else, fails."""
+    last: tuple[str, float | None] = ("", None)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                shown, now = await text(page, selector), value()
+                last = (shown, now)
+                if now is not None and shown not in ("–", "") and abs(float(shown) - now) <= 0.15:
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"{selector} shows {last[0]!r}, the session has {last[1]}") from None
+
+
 async def test_the_page_loads_with_the_token_and_is_refused_without() -> None:
     async with stack(auto_start=False) as s, browser() as page:
         url = s.web.url("127.0.0.1")
@@ -143,12 +161,10 @@ async def test_the_numbers_follow_the_session() -> None:
         await page.goto(s.web.url("127.0.0.1"))
         await wait_text(page, "#phase", lambda t: t == "running")
         await wait_text(page, "#seg-title", lambda t: t == "Warm-up")
-        # the page's speed is the machine's own reading (to 0.1 km/h, give or take one update)
+        # the page's speed follows the machine's own reading (to 0.1 km/h, within a few updates)
+        await s.until(lambda: s.sim.belt_speed_kmh > 3.9)
         for _ in range(3):
-            await s.until(lambda: s.sim.belt_speed_kmh > 3.9)
-            shown = float(await wait_text(page, "#speed", lambda t: t not in ("–", "")))
-            reported = s.session.snapshot.machine.speed_kmh  # type: ignore[union-attr]
-            assert reported is not None and abs(shown - reported) <= 0.3
+            await follows(page, "#speed", lambda: s.session.snapshot.machine.speed_kmh)  # type: ignore[union-attr]
             await asyncio.sleep(0.5)
         assert await text(page, "#speed-target") == "4.0 km/h"
         assert await text(page, "#incline-target") == "1.0 %"
@@ -156,6 +172,9 @@ async def test_the_numbers_follow_the_session() -> None:
         # the segment changes on the page when it changes in the engine
         await wait_text(page, "#seg-title", lambda t: t == "Brisk", timeout_s=30)
         assert await wait_text(page, "#speed-target", lambda t: t == "5.5 km/h")
+        await s.until(lambda: s.sim.belt_speed_kmh > 5.4)
+        await follows(page, "#speed", lambda: s.session.snapshot.machine.speed_kmh)  # type: ignore[union-attr]
+        await follows(page, "#incline", lambda: s.session.snapshot.machine.incline_pct)  # type: ignore[union-attr]
         assert await text(page, "#seg-count") == "2/2"
         left = await text(page, "#seg-left")
         assert ":" in left
