@@ -271,3 +271,25 @@ async def test_speed_up_and_stop_now_from_the_page() -> None:
         assert s.sim.stopped
         phases = [e.data.get("phase") for e in events if e.kind == "phase"]
         assert "cooldown" not in phases
+
+
+async def test_the_machines_own_pause_control_lost_and_a_dropped_link_are_always_on_the_page() -> None:
+    async with stack() as s, browser(1180, 820) as page:
+        await page.goto(s.web.url("127.0.0.1"))
+        await wait_text(page, "#phase", lambda t: t == "running")
+        await s.until(lambda: s.sim.belt_speed_kmh > 3.5)
+        s.sim.press_pause()  # the treadmill's own button
+        assert await wait_text(page, "#phase", lambda t: t == "paused by the treadmill")
+        assert "paused by the treadmill" in await wait_text(page, "#banner", lambda t: t != "")
+        s.sim.press_start()  # the walker goes on at the console
+        await wait_text(page, "#phase", lambda t: t == "running")
+        s.sim.revoke_control()  # another app took over: FTMS status 0xFF
+        # the engine asks once and gets it back at once, so the state may never show it for a
+        # whole update: the event does, at once, and the banner holds it for a few seconds
+        assert "CONTROL LOST" in await wait_text(page, "#banner", lambda t: "CONTROL LOST" in t)
+        assert await page.evaluate("() => window.__tw.events.some((e) => e.kind === 'control_lost')")
+        await wait_text(page, "#conn", lambda t: t == "connected", timeout_s=30)
+        # then the link drops and comes back
+        s.sim.drop_link(come_back_after_s=5.0)
+        assert "reconnecting" in await wait_text(page, "#banner", lambda t: "reconnecting" in t)
+        await wait_text(page, "#conn", lambda t: t == "connected", timeout_s=30)

@@ -6,10 +6,11 @@
   const STALE_MS = 5000;
   const KM_PER_MI = 1.609344;
   const UNITS = ["metric", "imperial", "pace"];
-  const tw = (window.__tw = { paints: [], state: null, plan: null, control: false, open: false });
+  const tw = (window.__tw = { paints: [], events: [], state: null, plan: null, control: false, open: false });
 
   let units = localStorage.getItem("treadwalk.units") || null;
-  let ws = null, backoff = 500, lastHeard = 0, replyTimer = 0;
+  let ws = null, backoff = 500, lastHeard = 0, replyTimer = 0, lostAt = 0;
+  const LOST_SHOWN_MS = 5000; // a control lost and regained at once still stays in view this long
 
   // ---------------------------------------------------------------- formatting
   const dur = (s) => {
@@ -82,6 +83,7 @@
     let text = "", warn = false;
     if (s.connection === "control_lost") text = "CONTROL LOST: another app or the console took over";
     else if (s.connection === "reconnecting") { text = "treadmill link lost: reconnecting…"; warn = true; }
+    else if (Date.now() - lostAt < LOST_SHOWN_MS) { text = "CONTROL LOST for a moment: treadwalk took it back"; }
     else if (s.phase === "paused" && s.paused_by === "machine") { text = "paused by the treadmill"; warn = true; }
     else if (s.phase === "finished" || s.phase === "aborted") { text = "session over" + (s.stop_reason ? ": " + s.stop_reason : ""); warn = true; }
     b.hidden = !text;
@@ -167,6 +169,9 @@
         tw.state = m;
         render();
       } else if (m.type === "event") {
+        tw.events.push(m);
+        if (m.kind === "control_lost" && !m.message.startsWith("Control regained")) { lostAt = Date.now(); if (tw.state) banner(tw.state); }
+        if (tw.events.length > 100) tw.events.shift();
         if (["warning", "override", "clamped", "pause", "resume", "console", "control_lost", "stop", "command"].includes(m.kind)) toast(m.message, m.kind === "warning");
       } else if (m.type === "reply") {
         if (!m.ok) toast("refused: " + m.reason, true);
@@ -209,7 +214,7 @@
   }
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") wake(); });
 
-  setInterval(connection, 1000);
+  setInterval(() => { connection(); if (tw.state) banner(tw.state); }, 1000);
   wake();
   connect();
 })();
