@@ -56,7 +56,11 @@
     setText("seg-name", s.segment_name ? s.segment_name + (s.segment_kind ? " · " + s.segment_kind : "") : s.phase);
     setText("seg-count", s.segment_index == null ? "" : s.segment_index + 1 + "/" + s.segment_count);
     setText("seg-title", s.segment_name || (s.phase === "ready" ? "ready: start on the treadwalk keys" : ""));
-    setText("cue", s.cue || s.message || "");
+    const paused = s.paused_by != null;
+    let line = s.cue || s.message || "";
+    if (s.paused_by === "machine") line = "Paused by the treadmill: go on at its console.";
+    else if (s.paused_by) line = "Paused: go on with the treadwalk keys (never from this page).";
+    setText("cue", line);
     let next = "";
     if (s.next_name) next = "next: " + s.next_name + (s.segment_remaining_s != null ? " in " + dur(s.segment_remaining_s) : "");
     else if (s.segment_index != null && s.phase !== "finished") next = "last segment";
@@ -67,8 +71,8 @@
     setText("ascent", upText(s.ascent_m));
     $("hr-box").hidden = s.heart_rate_bpm == null;
     setText("hr", s.heart_rate_bpm == null ? "–" : s.heart_rate_bpm + " bpm");
-    const paused = s.paused_by != null;
-    setText("pause", paused ? "paused: resume on the treadwalk keys" : "pause");
+    setText("pause", paused ? "paused" : "pause");
+    $("pause").title = paused ? "resume on the treadwalk keys (never from this page)" : "pause the belt";
     $("pause").disabled = paused;
     banner(s);
     connection();
@@ -102,7 +106,8 @@
     else { text = "connected"; cls = "connected"; }
     setText("conn", text);
     $("conn").className = "pill " + cls;
-    setText("heard", lastHeard ? "updated " + new Date(lastHeard).toLocaleTimeString() : "");
+    const at = lastHeard ? new Date(lastHeard).toLocaleTimeString() : "";
+    setText("heard", !at ? "" : stale ? "not live: these values are from " + at : "updated " + at);
   }
 
   // ---------------------------------------------------------------- the plan chart
