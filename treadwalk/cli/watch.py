@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
     )
     from treadwalk.web.settings import add_web_arguments  # stdlib only: aiohttp loads with --web
 
-    add_web_arguments(p, control=False)
+    add_web_arguments(p, control=False, what="the board, read-only,")
     p.set_defaults(func=run)
 
 

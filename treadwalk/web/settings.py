@@ -24,13 +24,13 @@ class WebSettings:
     control: bool = False
 
 
-def add_web_arguments(p: argparse.ArgumentParser, *, control: bool) -> None:
+def add_web_arguments(p: argparse.ArgumentParser, *, control: bool, what: str = "the live session") -> None:
     p.add_argument(
         "--web",
         nargs="?",
         const="",
         metavar="[HOST:]PORT",
-        help=f"serve the live view to a phone or tablet (alone: every interface, port {DEFAULT_PORT}; "
+        help=f"serve {what} to a browser on a phone or tablet (alone: every interface, port {DEFAULT_PORT}; "
         "config [web] listen); the address and a QR code are printed",
     )
     if control:
