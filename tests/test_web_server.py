@@ -335,3 +335,26 @@ def test_config_web_table(tmp_path: Any) -> None:
         bad.write_text(body)
         with pytest.raises(ConfigError, match=re.escape(why)):
             load_config(bad)
+
+
+async def test_a_page_there_before_the_first_snapshot_still_gets_the_plan(
+    served: tuple[WebView, list[Command]],
+) -> None:
+    web, _ = served
+    runner = asyncio.create_task(web.run(), name="web-run")
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(f"{base(web)}/ws?t={web.token}", headers={"Origin": base(web)}) as ws,
+        ):
+            assert "plan" not in await hello(ws)
+            web.on_snapshot(snap())
+            plan = await asyncio.wait_for(ws.receive_json(), 5)
+            assert plan["type"] == "plan"
+            assert [s["name"] for s in plan["plan"]["segments"]] == ["warm", "brisk"]
+            assert plan["plan"]["segments"][1]["start_s"] == 60.0
+            state = await asyncio.wait_for(ws.receive_json(), 5)
+            assert state["type"] == "state" and state["speed_kmh"] == 4.0
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)

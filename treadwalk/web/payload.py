@@ -5,10 +5,13 @@ only (the server in ``server.py`` is the one aiohttp user).
 Messages to the page (JSON text frames on the WebSocket):
 
 - ``{"type": "hello", "plan": {...}, "control": bool, "units": str}`` once per connection;
+- ``{"type": "plan", "plan": {...}}`` when the session's first snapshot comes (to pages already there);
 - ``{"type": "state", ...}`` the live values (``state_payload``), at most 4 a second, only when
   something the page shows has changed;
 - ``{"type": "event", "kind": str, "message": str}`` what the engine said (cues, warnings, ...);
-- ``{"type": "reply", "ok": bool, "command": str, "reason": str}`` the answer to a command.
+- ``{"type": "reply", "ok": bool, "command": str, "reason": str}`` the answer to a command;
+- ``{"type": "tick"}`` after 2 s with nothing else to say (the page marks its values stale after 5 s
+  without a message).
 
 Requests from the page (with ``--web-control``): ``{"type": "command", "command": NAME}`` where
 NAME is one of ``COMMANDS``. A start or a resume is never taken from the page (safety rule 1).

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from treadwalk.core.errors import WebError
-from treadwalk.core.model import Command, EventKind, Phase, SessionEvent, SessionSnapshot
+from treadwalk.core.model import Command, EventKind, Phase, Plan, SessionEvent, SessionSnapshot
 
 from .payload import BadRequest, dumps, parse_request, plan_payload, state_payload
 from .settings import WebSettings
@@ -133,7 +133,7 @@ class WebView:
         self._queue_size = max(1, queue_size)
         self._clients: set[_Client] = set()
         self._latest: SessionSnapshot | None = None
-        self._plan_text: str | None = None
+        self._plan: Plan | None = None
         self._state_text: str | None = None
         self._dirty = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -220,8 +220,9 @@ class WebView:
             snap = self._latest
             if snap is None:
                 continue
-            if self._plan_text is None:
-                self._plan_text = dumps(plan_payload(snap.plan))
+            if snap.plan is not self._plan:  # the first snapshot (a page may be there before it)
+                self._plan = snap.plan
+                self._broadcast(dumps({"type": "plan", "plan": plan_payload(snap.plan)}))
             text = dumps(state_payload(snap))
             if text != self._state_text:
                 self._state_text = text

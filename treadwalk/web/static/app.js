@@ -170,6 +170,9 @@
         if (!units) units = m.units === "imperial" ? "imperial" : "metric";
         if (m.plan) { tw.plan = m.plan; drawPlan(); }
         unitsButton();
+      } else if (m.type === "plan") {
+        tw.plan = m.plan;
+        drawPlan();
       } else if (m.type === "state") {
         tw.state = m;
         render();
