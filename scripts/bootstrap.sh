@@ -2,6 +2,9 @@
 # Create (or refresh) .venv with Python >= 3.12 and install treadwalk into it.
 #   scripts/bootstrap.sh          the app
 #   scripts/bootstrap.sh test     the app and what the tests need
+#   scripts/bootstrap.sh png      the app and PNG export (CairoSVG)
+# For test and png, the system's cairo library (Debian/Ubuntu: libcairo2) is installed if missing:
+# CairoSVG loads it at run time.
 # Idempotent: a second run only installs what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,3 +59,27 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -c 'import treadwalk' || { echo "installing treadwalk failed; see the messages above." >&2; exit 1; }
     touch "$stamp"
 fi
+
+# CairoSVG (PNG export; the png and test extras) needs the system's cairo library.
+has_cairo() {
+    ldconfig -p 2>/dev/null | grep -q 'libcairo\.so\.2' && return 0
+    .venv/bin/python -c 'import cairosvg' >/dev/null 2>&1
+}
+case "$extra" in
+    *test*|*png*)
+        sys_need=()
+        has_cairo || sys_need+=(libcairo2)
+        # a monospace font keeps the picture's columns in line
+        fc-list :spacing=mono 2>/dev/null | grep -q . || sys_need+=(fonts-dejavu-core)
+        if [ "${#sys_need[@]}" -gt 0 ]; then
+            if command -v apt-get >/dev/null 2>&1; then
+                if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+                echo "==> installing ${sys_need[*]} (Debian packages, for PNG export)" >&2
+                $SUDO apt-get update -qq >/dev/null
+                DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${sys_need[@]}" >/dev/null
+            else
+                echo "PNG export needs the cairo library and a monospace font: install them with your package manager (e.g. 'brew install cairo')." >&2
+            fi
+        fi
+        ;;
+esac

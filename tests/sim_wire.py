@@ -22,6 +22,7 @@ from treadwalk.ftms import (
 )
 from treadwalk.radio import VirtualRadio
 from treadwalk.sim import VirtualTreadmill
+from treadwalk.testing import virtual_rig
 
 NAME = "treadwalk-sim"
 
@@ -83,22 +84,22 @@ class Wire:
 @asynccontextmanager
 async def open_sim(subscribe: bool = True, **kwargs: Any) -> AsyncIterator[Wire]:
     """A sim (kwargs go to VirtualTreadmill) and a connected bleak client, on a fresh radio."""
-    async with VirtualRadio() as radio:
-        device = await radio.new_device(kwargs.get("name", NAME))
-        clock = LoopClock()
-        async with VirtualTreadmill(device, clock, **kwargs) as sim:
-            found = await BleakScanner.find_device_by_name(
-                kwargs.get("name", NAME), timeout=5.0, backend=radio.scanner_backend
-            )
-            assert found is not None, "the sim did not advertise"
-            lost = asyncio.Event()
-            async with BleakClient(
-                found, disconnected_callback=lambda _c: lost.set(), backend=radio.client_backend, timeout=5.0
-            ) as client:
-                wire = Wire(sim, client, radio, clock, disconnected=lost)
-                if subscribe:
-                    await wire.subscribe()
-                yield wire
+    clock = LoopClock()
+    kwargs.setdefault("name", NAME)
+    async with virtual_rig(clock, **kwargs) as rig:
+        radio = rig.radio
+        found = await BleakScanner.find_device_by_name(
+            kwargs["name"], timeout=5.0, backend=radio.scanner_backend
+        )
+        assert found is not None, "the sim did not advertise"
+        lost = asyncio.Event()
+        async with BleakClient(
+            found, disconnected_callback=lambda _c: lost.set(), backend=radio.client_backend, timeout=5.0
+        ) as client:
+            wire = Wire(rig.machine, client, radio, clock, disconnected=lost)
+            if subscribe:
+                await wire.subscribe()
+            yield wire
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Every capture in tests/fixtures/captures is a test case of the client (python-kasa's habit):
+"""Every capture in tests/fixtures/captures (virtual/ and real/, see tests/captures.py) is a test
+case of the client (python-kasa's habit):
 the capture is served back by ``treadwalk.sim.replay.ReplayTreadmill`` over the in-process radio,
 and the real ``FtmsTreadmill`` connects to it through bleak, in virtual time.
 
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from captures import ALL as CAPTURES
+from captures import VIRTUAL, capture_id
 from test_sim_cli import controllers  # noqa: F401  (the fixture is used by name)
 
 from treadwalk import ftms
@@ -39,7 +42,6 @@ from treadwalk.sim.replay import ReplayTreadmill, load_capture
 from treadwalk.treadmill.ftms import FtmsTreadmill
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPTURES = sorted((Path(__file__).parent / "fixtures" / "captures").glob("*.json"))
 PLAYED = ("2acd", "2ada", "2ad3")
 # TreadmillState field <- decoded 0x2ACD field (what the capture says the belt did).
 FIELDS = {
@@ -208,10 +210,10 @@ def same_event(a: MachineEvent, b: MachineEvent) -> bool:
 
 
 def test_there_are_captures_to_replay() -> None:
-    assert len(CAPTURES) >= 4
+    assert len(VIRTUAL) >= 4
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CAPTURES, ids=capture_id)
 @pytest.mark.virtual_time
 async def test_the_client_follows_a_replayed_machine(path: Path) -> None:
     async with replayed(path) as r:
@@ -273,7 +275,7 @@ async def test_the_client_follows_a_replayed_machine(path: Path) -> None:
         assert not [x for x in r.tm.raw_log or [] if x[2] == "write" and not regain]
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CAPTURES, ids=capture_id)
 @pytest.mark.virtual_time
 async def test_a_command_gets_the_recorded_answers(path: Path) -> None:
     async with replayed(path) as r:
@@ -319,7 +321,7 @@ def test_a_file_that_is_not_a_capture_is_one_sentence(tmp_path: Path) -> None:
 async def test_answers_follow_the_recording_in_order_and_an_unanswered_op_gets_none(tmp_path: Path) -> None:
     """A machine recorded answering op 02 with success, then 'invalid parameter', and never
     answering op 03: the replay answers the same way, and the client sees it so."""
-    capture = read_json(next(p for p in CAPTURES if "strict" in p.name))
+    capture = read_json(next(p for p in VIRTUAL if "strict" in p.name))
     frames = [f for f in capture["frames"] if not (f["char"] == "2ad9" and f["dir"] != "write")]
     frames[3:3] = [
         {"t": 0.0, "char": "2ad9", "dir": "indicate", "hex": "800001"},
@@ -381,7 +383,7 @@ async def test_sim_replay_serves_a_capture_to_another_process(controllers: tuple
     from treadwalk.radio import HciRadio
 
     p1, p2 = controllers
-    path = next(p for p in CAPTURES if "citysports" in p.name)
+    path = next(p for p in VIRTUAL if "citysports" in p.name)
     capture = read_json(path)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -74,7 +74,7 @@ def test_every_characteristic_decodes_to_json(char: str, frame: str, expected: d
     ("args", "message"),
     [
         (["--char", "2acd", "84zz"], "'84zz' is not hex bytes: give each frame as hex digits"),
-        (["--char", "2a37", "0040"], "--char 2a37 is not a characteristic decode knows: use one of 2acc"),
+        (["--char", "2a5b", "0040"], "--char 2a5b is not a characteristic decode knows: use one of 2acc"),
         (["--char", "2acd", "84"], "cannot decode 2acd frame 84: 1 byte(s) is shorter than the 2-byte flags"),
         (["--char", "2ada", "0596"], "cannot decode 2ada frame 0596: target_speed_changed needs 3 bytes"),
     ],

@@ -38,7 +38,8 @@ from treadwalk.dashboard import (
     render_summary,
 )
 from treadwalk.dashboard.bigtext import big_rows, read_big
-from treadwalk.dashboard.view import _timeline, help_line
+from treadwalk.dashboard.chart import plan_timeline
+from treadwalk.dashboard.view import help_line
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = ROOT / "docs" / "dashboard.svg"
@@ -212,7 +213,7 @@ def test_the_marker_sits_where_the_walker_is_and_done_columns_are_shaded() -> No
     total = PLAN.duration_s
     assert done == int(position / total * chart_width)
     assert set(marker[8 : 8 + done]) == {"━"}
-    rows = _timeline(RUNNING, 80, 1, 1, axis=False)
+    rows = plan_timeline(RUNNING, 80, 1, 1, axis=False)
     styles = [span.style for span in rows[0].spans]
     assert styles[0] == "grey42"  # walked: shaded
     assert "bold green" in styles  # the current segment stands out
@@ -250,6 +251,25 @@ def test_connection_and_machine_states_are_always_visible() -> None:
     paused = "\n".join(text_of(PHASES["paused"], 80, 24))
     assert "PAUSED  by the treadmill" in paused
     assert "The treadmill paused itself" in paused
+
+
+def test_a_failing_recording_is_on_the_screen_until_it_works_again() -> None:
+    """The recorder's RECORDING event (the store is full) shows on the live screen at once, over
+    a cap notice, and goes when the store works again."""
+    from treadwalk.core.model import EventKind
+
+    failing = "Recording is failing (database or disk is full): the walk goes on and is kept in memory"
+    dash = Dashboard(console=Console(file=io.StringIO(), width=120), keys=False)
+    dash.on_snapshot(snap(clamped="above your --max-speed 6.0 km/h"))
+    dash.on_event(
+        SessionEvent(1.0, 1.0, EventKind.RECORDING, failing, {"saved": False, "fallback": "/tmp/x"})
+    )
+    screen = "\n".join(text_of(dash.snapshot, 120, 30, dash.view()))
+    assert f"! {failing}" in screen
+    dash.on_event(SessionEvent(9.0, 9.0, EventKind.RECORDING, "Recording works again.", {"saved": True}))
+    screen = "\n".join(text_of(dash.snapshot, 120, 30, dash.view()))
+    assert f"! {failing}" not in screen
+    assert "! target capped" in screen
 
 
 def test_clamped_targets_and_overrides_say_so() -> None:

@@ -29,6 +29,7 @@ from treadwalk.core.model import (
 from treadwalk.engine import Session, Settings
 from treadwalk.radio import VirtualRadio
 from treadwalk.sim import VirtualTreadmill
+from treadwalk.testing import virtual_rig
 from treadwalk.treadmill.ftms import FtmsTreadmill
 
 pytestmark = pytest.mark.virtual_time
@@ -97,17 +98,15 @@ async def stack(
     settings.setdefault("auto_start", True)
     settings.setdefault("cooldown_s", 20.0)
     clock = LoopClock()
-    async with VirtualRadio() as radio:
-        device = await radio.new_device(NAME)
-        async with VirtualTreadmill(device, clock, name=NAME, **(sim or {})) as vt:
-            tm = treadmill_cls(
-                NAME, clock=clock, radio=radio, reconnect_grace_s=grace_s, backoff_s=(0.5, 1.0)
-            )
-            w = Watcher()
-            session = Session(
-                tm, plan or _plan(), clock, limits=Limits(), observers=[w], settings=Settings(**settings)
-            )
-            yield Stack(vt, tm, session, w, clock)
+    async with virtual_rig(clock, name=NAME, **(sim or {})) as rig:
+        tm = treadmill_cls(
+            NAME, clock=clock, radio=rig.radio, reconnect_grace_s=grace_s, backoff_s=(0.5, 1.0)
+        )
+        w = Watcher()
+        session = Session(
+            tm, plan or _plan(), clock, limits=Limits(), observers=[w], settings=Settings(**settings)
+        )
+        yield Stack(rig.machine, tm, session, w, clock)
 
 
 def _running(task: asyncio.Task[Any]) -> None:

@@ -131,7 +131,7 @@ def test_a_profile_becomes_a_plan_with_repeats_expanded_and_units_resolved() -> 
     assert plan.intent == "walking"
 
 
-def test_repeat_labels_count_the_innermost_repeat() -> None:
+def test_repeat_labels_count_the_repeat() -> None:
     profile = parse_profile(GOOD, "good.toml")
     assert [s.repeat for s in profile.to_plan().segments] == [None, "1/2", "1/2", "2/2", "2/2"]
 
@@ -142,6 +142,11 @@ def test_nested_repeats_expand_fully() -> None:
     # warm-up + 3 x (4 x (hill, down) + easy) + cool-down
     assert len(plan.segments) == 1 + 3 * (4 * 2 + 1) + 1
     assert plan.duration_s == 43 * 60
+    # every level is labelled, outermost first: the 1st of 4 hills in the 2nd of 3 sets
+    labels = [s.repeat for s in plan.segments]
+    assert labels[1 + 9 + 0] == "2/3 · 1/4"
+    assert labels[1 + 9 + 7] == "2/3 · 4/4"
+    assert labels[1 + 9 + 8] == "2/3"  # the easy walk after the hills: only the set
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from treadwalk.core.errors import ProfileError, UsageError
-from treadwalk.core.model import PlanSegment
+from treadwalk.core.model import PlanSegment, SegmentKind
 from treadwalk.profile import (
     Distance,
     Paces,
@@ -96,9 +96,9 @@ def test_paces_come_from_the_environment_and_bad_specs_are_usage_errors() -> Non
     ("text", "expected"),
     [
         (ZWO.replace("run</sportType>", "bike</sportType>"), 'sportType is "bike"'),
-        (
-            ZWO.replace('<SteadyState Duration="600" Power="0.55"/>', '<FreeRide Duration="600"/>'),
-            "has no target speed",
+        (  # a FreeRide plays as an open segment at the speed before it; first, it has none
+            ZWO.replace('<Warmup Duration="300"', '<FreeRide Duration="600"/><Warmup Duration="300"'),
+            "has no target speed and no step before it",
         ),
         (ZWO.replace('Power="0.55"', 'Power="3.5"'), "above what treadmills do"),
         (ZWO.replace('Power="0.55"', 'Power="lots"'), "is not a number"),
@@ -148,7 +148,12 @@ def test_qz_rows_repeats_ramps_and_text_events() -> None:
 @pytest.mark.parametrize(
     ("replace", "expected", "line"),
     [
-        (('speed="4.5"', 'zonehr="2"'), "steered by heart rate", 10),
+        (('speed="4.5"', 'zonehr="7"'), "not a zone from 1 to 5", 10),
+        (
+            ('speed="4.5"', 'zonehr="2" minspeed="6" maxspeed="5"'),
+            "max_speed 5 km/h is below the start 6 km/h",
+            10,
+        ),
         (('duration="00:03:00"', 'duration="3 min"'), "is not hh:mm:ss", 10),
         (('inclination="8"', 'inclination="50"'), "outside what treadmills do", 5),
         (('times="3"', 'times="three"'), "not a whole number", 4),
@@ -191,9 +196,29 @@ def test_zwo_export_notes_what_it_cannot_keep() -> None:
         ),
     )
     text, notes = write_zwo(mixed, Paces())
-    assert len(notes) == 3
+    assert len(notes) == 2  # mixed time and distance, a repeat written out; the name is kept
     plan = read_zwo(text, "m.zwo", Paces()).to_plan()
     assert [s.duration_s for s in plan.segments] == [60, 288, 60, 60]
+    assert plan.segments[0].name == "named"  # an attribute Zwift ignores, read back
+
+
+def test_zwo_interval_names_survive_a_round_trip() -> None:
+    intervals = Profile(
+        "i",
+        (
+            Repeat(
+                3,
+                (
+                    Segment(speed=Speed(6.0), duration_s=60.0, name="Fast"),
+                    Segment(speed=Speed(4.5), duration_s=90.0, kind=SegmentKind.RECOVERY, name="Easy"),
+                ),
+            ),
+        ),
+    )
+    text, _ = write_zwo(intervals, Paces())
+    assert 'OnName="Fast"' in text
+    plan = read_zwo(text, "i.zwo", Paces()).to_plan()
+    assert [s.name for s in plan.segments[:2]] == ["Fast", "Easy"]
 
 
 # ---------------------------------------------------------------------------------------------

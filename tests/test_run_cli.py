@@ -44,6 +44,8 @@ def _run(tmp_path: Path, *args: str, timeout: float = 120.0) -> subprocess.Compl
         (["demo", "--sim", "--hci", "usb:0"], "one or the other"),
         (["demo", "--sim", "--max-speed", "4"], "--fit-to-caps"),
         (["no-such-profile", "--sim"], "no profile called"),
+        # a zone segment without the config it needs: refused before the belt starts
+        (["zone-2-incline-walk", "--sim", "--yes"], "set max_bpm = "),
     ],
 )
 def test_bad_usage_is_one_sentence_and_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:

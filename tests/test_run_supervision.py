@@ -149,16 +149,9 @@ async def test_a_stop_the_treadmill_refuses_is_said_and_exits_1(
     the belt may still be turning: never a silent "finished"; the summary and the store say so."""
     import json
 
-    import treadwalk.sim
-
-    real = treadwalk.sim.VirtualTreadmill
-
-    def refusing(*args: Any, **kwargs: Any) -> Any:
-        return real(*args, faults=[fault], **kwargs)
-
-    monkeypatch.setattr(treadwalk.sim, "VirtualTreadmill", refusing)
     summary_path = tmp_path / "summary.json"
     comp = _composition(tmp_path, monkeypatch, no_dashboard=True, summary_json=str(summary_path))
+    comp.sim_faults = (fault,)
     comp.plan = Plan(
         name="short", segments=(PlanSegment(name="s", kind="work", speed_kmh=4.0, duration_s=20.0),)
     )

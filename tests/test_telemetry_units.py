@@ -21,7 +21,13 @@ from treadwalk.core.model import BeltState, CommandKind, Limits, Phase
 from treadwalk.telemetry import MqttSettings, parse_mqtt_url, treadmill_id_for
 from treadwalk.telemetry.board import Board
 from treadwalk.telemetry.control import CommandGate, Refused
-from treadwalk.telemetry.payloads import BadCommand, RemoteRequest, parse_command, state_payload
+from treadwalk.telemetry.payloads import (
+    BadCommand,
+    CommandProblem,
+    RemoteRequest,
+    parse_command,
+    state_payload,
+)
 
 # ---------------------------------------------------------------------------------------------
 # URL
@@ -169,8 +175,12 @@ def test_any_json_command_parses_or_is_refused(doc: dict[str, object]) -> None:
 
 def test_start_is_never_parsed_into_a_request() -> None:
     for word in ("start", "START", " start "):
-        with pytest.raises(BadCommand, match="never starts"):
+        with pytest.raises(BadCommand, match="never starts") as caught:
             parse_command(json.dumps({"command": word}).encode())
+        assert caught.value.problem is CommandProblem.NEVER_ALLOWED  # typed, not read from the text
+    with pytest.raises(BadCommand) as caught:
+        parse_command(b'{"command": "speed"}')
+    assert caught.value.problem is CommandProblem.MALFORMED
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from treadwalk.core.model import (
 )
 from treadwalk.radio import VirtualRadio
 from treadwalk.sim import QUIRKS, VirtualTreadmill, parse_fault
+from treadwalk.testing import virtual_rig
 from treadwalk.treadmill.ftms import FtmsTreadmill
 from treadwalk.treadmill.port import Treadmill
 
@@ -48,10 +49,8 @@ class Rig:
 @contextlib.asynccontextmanager
 async def rig(**sim_kwargs: object) -> AsyncIterator[Rig]:
     clock = LoopClock()
-    async with VirtualRadio() as radio:
-        device = await radio.new_device(NAME)
-        async with VirtualTreadmill(device, clock, name=NAME, **sim_kwargs) as sim:  # type: ignore[arg-type]
-            yield Rig(radio, sim, clock)
+    async with virtual_rig(clock, name=NAME, **sim_kwargs) as r:  # type: ignore[arg-type]
+        yield Rig(r.radio, r.machine, clock)
 
 
 class Recorder:

@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "decode",
     "watch",
+    "zones",
 )
 
 

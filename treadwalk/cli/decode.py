@@ -1,4 +1,5 @@
-"""``treadwalk decode --char UUID HEX... [--json]``: FTMS bytes to values, one line per frame.
+"""``treadwalk decode --char UUID HEX... [--json]``: FTMS and heart-rate bytes to values, one line
+per frame.
 
 Registers with argparse only; ``run`` imports the codec (``treadwalk.ftms``, stdlib only).
 """
@@ -18,6 +19,8 @@ _UNITS = (
     ("_pct", "%"),
     ("_deg", "°"),
     ("_kcal", "kcal"),
+    ("_kj", "kJ"),
+    ("_ms", "ms"),
     ("_bpm", "bpm"),
     ("_mps", "m/s"),
     ("_mm", "mm"),
@@ -31,11 +34,12 @@ _UNITS = (
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "decode",
-        help="FTMS bytes to values",
+        help="FTMS and heart-rate bytes to values",
         description=(
-            "Decode FTMS characteristic values, one line per frame (readable text, or JSON with "
-            "--json). Characteristics: 2acc 2acd 2ad3 2ad4 2ad5 2ad9 2ada, and adv (the FTMS "
-            "advertisement service data, e.g. 010100)."
+            "Decode FTMS and heart-rate characteristic values, one line per frame (readable text, "
+            "or JSON with --json). Characteristics: 2acc 2acd 2ad3 2ad4 2ad5 2ad9 2ada, adv (the "
+            "FTMS advertisement service data, e.g. 010100), and the heart-rate strap's 2a37 "
+            "(measurement), 2a38 (body sensor location), 2a19 (battery level)."
         ),
         epilog="example: treadwalk decode --char 2acd 8424960000000000000000000100010000",
     )
@@ -83,7 +87,10 @@ def to_text(values: dict[str, Any]) -> str:
         parts.append("more data follows (no speed in this frame)")
     truncated = d.pop("truncated", False)
     for key, value in d.items():
-        if isinstance(value, list):
+        if isinstance(value, list) and all(isinstance(v, int | float) for v in value):
+            label = _label(key)
+            parts.append(label.format(", ".join(f"{v:g}" for v in value) or "none"))
+        elif isinstance(value, list):
             parts.append(f"{key.replace('_', ' ')}: {', '.join(value) or 'none'}")
         elif isinstance(value, str):
             parts.append(f"{key.replace('_', ' ')} {value!r}")

@@ -45,6 +45,14 @@ def register(subparsers: Any) -> None:
     from treadwalk.web.settings import add_web_arguments  # stdlib only
 
     add_web_arguments(p, control=True)
+    p.add_argument(
+        "--hr",
+        metavar="NAME|machine|none",
+        help="heart-rate source (default: the virtual strap, whose heart follows the virtual belt)",
+    )
+    from treadwalk.cli.run import add_voice_arguments
+
+    add_voice_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -59,10 +67,19 @@ def run_argv(args: argparse.Namespace) -> list[str]:
         argv.append("--yes")
     if args.summary_json:
         argv += ["--summary-json", args.summary_json]
-    if args.web is not None:
-        argv += ["--web", args.web] if args.web else ["--web"]
-    if args.web_control:
+    web = getattr(args, "web", None)
+    if web is not None:
+        argv += ["--web", web] if web else ["--web"]
+    if getattr(args, "web_control", None):
         argv.append("--web-control")
+    if args.voice:
+        argv.append("--voice")
+    if args.voice_log:
+        argv += ["--voice-log", args.voice_log]
+    if args.voice_out:
+        argv += ["--voice-out", args.voice_out]
+    if getattr(args, "hr", None) is not None:
+        argv += ["--hr", args.hr]
     return argv
 
 

@@ -1,4 +1,8 @@
-"""``treadwalk export ID --format fit|tcx|csv [-o PATH]``: one recorded session as a file.
+"""``treadwalk export ID --format fit|tcx|csv|svg|png [-o PATH]``: one recorded session as a file.
+
+svg and png are ``history show`` as a picture (the charts over the plan, then the tables), drawn
+``--width`` columns wide by Rich's SVG export; png converts that SVG with CairoSVG (optional:
+``pip install 'treadwalk[png]'``).
 
 The default file name comes from the session (``treadwalk-<id>-<date>-<profile>.<ext>`` in the
 current folder); ``-o -`` writes to standard output. argparse only at import time.
@@ -11,17 +15,28 @@ from typing import Any
 
 from treadwalk.cli.history import add_data_dir
 
-FORMATS = ("fit", "tcx", "csv")
+FORMATS = ("fit", "tcx", "csv", "svg", "png")
+PICTURES = ("svg", "png")
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "export",
-        help="write a recorded session as FIT, TCX or CSV",
-        description="Write a recorded session as a FIT activity (Garmin, Strava), TCX or CSV.",
+        help="write a recorded session as FIT, TCX, CSV, or a picture (SVG, PNG)",
+        description="Write a recorded session as a FIT activity (Garmin, Strava), TCX or CSV, or its "
+        "charts as a picture to share (SVG, PNG).",
     )
     p.add_argument("id", help="session id (see 'treadwalk history')")
-    p.add_argument("--format", "-f", dest="format", required=True, metavar="FORMAT", help="fit, tcx or csv")
+    p.add_argument(
+        "--format", "-f", dest="format", required=True, metavar="FORMAT", help="fit, tcx, csv, svg or png"
+    )
+    p.add_argument(
+        "--width",
+        type=int,
+        default=100,
+        metavar="COLUMNS",
+        help="svg and png: the picture's width in terminal columns (default: 100)",
+    )
     p.add_argument(
         "-o", "--output", metavar="PATH", default=None, help="file to write ('-': standard output)"
     )
@@ -49,21 +64,32 @@ def run(args: argparse.Namespace) -> int:
 
     fmt = str(args.format).lower()
     if fmt not in FORMATS:
-        raise UsageError(f"unknown format '{args.format}'; use --format fit, tcx or csv")
+        raise UsageError(f"unknown format '{args.format}'; use --format fit, tcx, csv, svg or png")
+    if fmt in PICTURES and not 60 <= args.width <= 400:
+        raise UsageError("--width must be between 60 and 400 columns")
     session_id = parse_id(args.id)
     store = open_existing(args.data_dir, session_id)
     with store:
         try:
             info = store.get_session(session_id)
+            if info.sample_count == 0:  # every format, csv too: no file with a header and nothing else
+                raise UsageError(
+                    f"session {session_id} has nothing to export: it never started (no samples were "
+                    f"recorded); 'treadwalk history show {session_id}' shows what happened"
+                )
             if fmt == "fit":
                 data: bytes = export_fit(store, session_id)
             elif fmt == "tcx":
                 data = export_tcx(store, session_id).encode("utf-8")
+            elif fmt in PICTURES:
+                data = picture(store, session_id, fmt, args.width)
             else:
                 data = export_csv(store, session_id).encode("utf-8")
         except SessionNotFound as exc:
             raise UsageError(str(exc)) from None
         except NothingToExport as exc:
+            if fmt in PICTURES:
+                raise UsageError(f"{exc} or draw") from None
             raise UsageError(f"{exc}; '--format csv' exports every sample there is") from None
     if args.output == "-":
         sys.stdout.buffer.write(data)
@@ -81,3 +107,17 @@ def run(args: argparse.Namespace) -> int:
     status = "" if info.status == "finished" else f" ({info.status} session: exported what was recorded)"
     print(f"Wrote {path}{status}.")
     return 0
+
+
+def picture(store: Any, session_id: int, fmt: str, width: int) -> bytes:
+    """``history show`` of the session, charts included, as SVG (or PNG) bytes."""
+    from treadwalk.cli.history import load_walk, show_lines
+    from treadwalk.dashboard.history import png, svg
+    from treadwalk.recording import NothingToExport
+
+    walk = load_walk(store, session_id)
+    if not walk.active:
+        raise NothingToExport(session_id)
+    view = walk.view(width)
+    text = svg([*view, "", *show_lines(walk)], width, title=f"treadwalk · session {session_id}")
+    return text.encode("utf-8") if fmt == "svg" else png(text)

@@ -61,6 +61,15 @@ def mask_address(address: str) -> str:
 
 
 async def _info(args: argparse.Namespace) -> int:
+    if not args.hci:
+        return await _describe(args, None)
+    from treadwalk.cli.hci import open_radio, until_lost
+
+    async with open_radio(args.hci) as radio:
+        return await until_lost(radio, _describe(args, radio), "run 'treadwalk info' again")
+
+
+async def _describe(args: argparse.Namespace, radio: Any) -> int:
     import asyncio
     import contextlib
 
@@ -69,11 +78,6 @@ async def _info(args: argparse.Namespace) -> int:
 
     clock = LoopClock()
     async with contextlib.AsyncExitStack() as stack:
-        radio = None
-        if args.hci:
-            from treadwalk.cli.hci import open_radio
-
-            radio = await stack.enter_async_context(open_radio(args.hci))
         tm = FtmsTreadmill(args.device, clock=clock, radio=radio, scan_timeout_s=args.timeout)
         if args.capture:
             tm.raw_log = []

@@ -7,9 +7,11 @@ fast. Bad profiles and bad input exit 2 (through ``TreadwalkError.exit_code``).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from treadwalk.core.model import HrHold, Plan
     from treadwalk.profile import Paces, Profile
     from treadwalk.profile.model import Item
 
@@ -38,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--units", **units)  # type: ignore[arg-type]
     p.add_argument("--weight", type=float, default=70.0, metavar="KG", help="for the energy estimate (70)")
     p.add_argument("--width", type=int, default=60, metavar="COLS", help="chart width (60)")
+    p.add_argument("--speak", action="store_true", help="then read the plan aloud once (to check its cues)")
+    p.add_argument(
+        "--voice-out", metavar="DIR", help="with --speak: write the speech into DIR instead of playing it"
+    )
     p.add_argument("--paces", metavar="SPEC", help=paces_help)
 
     p = sub.add_parser("validate", help="check profiles; every problem as FILE:LINE: ...")
@@ -126,27 +132,57 @@ def _item_lines(items: tuple[Item, ...], prefix: str, units: str) -> list[str]:
             continue
         seg = item.to_plan_segment()
         length = (
-            format_duration(seg.duration_s)
+            "until n"
+            if seg.open
+            else format_duration(seg.duration_s)
             if seg.duration_s is not None
             else format_distance(seg.distance_m or 0.0, units)
         )
         speed = format_speed(seg.speed_kmh, units)
+        if item.speed_range is not None:
+            low, high = (format_speed(x.kmh, units) for x in item.speed_range)
+            speed = f"{speed} ({low.split()[0]}-{high})"
         if seg.end_speed_kmh is not None:
             speed = f"{format_speed(seg.speed_kmh, units)} → {format_speed(seg.end_speed_kmh, units)}"
         incline = f"{seg.incline_pct:g} %"
         if seg.end_incline_pct is not None:
             incline = f"{seg.incline_pct:g} → {seg.end_incline_pct:g} %"
         lines.append(f"{number:<7} {seg.name[:22]:<22} {seg.kind:<9} {length:>8}  {speed:<22} {incline}")
+        if seg.hr is not None:
+            lines.append(f"{'':<7}   {_hr_line(seg.hr, units)}")
         for cue in seg.cues:
             at = format_duration(cue.at_s) if cue.at_s is not None else f"{cue.at_m or 0:g} m"
             lines.append(f"{'':<7}   {at:>6}  “{cue.text}”")
     return lines
 
 
+def _hr_line(hold: HrHold, units: str) -> str:
+    """``♥ holds zone 2 (108-126 bpm) by incline, 0-8 %`` (bpm from your config when it has them)."""
+    from treadwalk.core.config import load_config
+    from treadwalk.core.errors import ConfigError
+    from treadwalk.core.model import HrAdjust
+    from treadwalk.core.zones import HrTarget, resolve_target
+    from treadwalk.profile.summary import format_speed
+
+    if not hold.resolved and hold.zone is not None:
+        try:
+            low, high = resolve_target(HrTarget(zone=hold.zone), load_config().heart_rate)
+            hold = replace(hold, low_bpm=low, high_bpm=high)
+        except ConfigError:
+            pass  # shown as the zone alone; `run` asks for the key
+    if hold.adjust is HrAdjust.SPEED:
+        bounds = f"{format_speed(hold.minimum, units)}-{format_speed(hold.maximum, units)}"
+    else:
+        bounds = f"{hold.minimum:g}-{hold.maximum:g} %"
+    return f"♥ holds {hold.label} by {hold.adjust.value}, {bounds}"
+
+
 def _show(args: argparse.Namespace) -> int:
     import shutil
+    import sys
     import textwrap
 
+    from treadwalk.core.model import OPEN_ESTIMATE_S
     from treadwalk.core.units import format_duration
     from treadwalk.profile import find_profile, load_profile
     from treadwalk.profile.summary import chart, energy_kcal, format_distance
@@ -156,6 +192,8 @@ def _show(args: argparse.Namespace) -> int:
     plan = profile.to_plan()
     units = args.units or profile.units or "metric"
     width = max(20, min(args.width, shutil.get_terminal_size((80, 24)).columns - 14))
+    for note in profile.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{profile.name}  ({path})")
     print(f"{profile.intent} · {', '.join(profile.tags) or 'no tags'}")
     if profile.description:
@@ -174,6 +212,48 @@ def _show(args: argparse.Namespace) -> int:
         f"ascent {ascent} · about {energy_kcal(plan, args.weight):.0f} kcal "
         f"(estimate for {args.weight:g} kg) · {len(plan.segments)} segments"
     )
+    if any(seg.open for seg in plan.segments):
+        print(f"open segments (until you press n) are counted as {format_duration(OPEN_ESTIMATE_S)} each")
+    if args.speak or args.voice_out:
+        return _speak(args, plan, units)
+    return 0
+
+
+def _speak(args: argparse.Namespace, plan: Plan, units: str) -> int:
+    """``--speak``: the plan read aloud, segment by segment, with the config's [voice] settings."""
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    from treadwalk.core.config import load_config
+    from treadwalk.core.errors import UsageError
+    from treadwalk.voice import NoSynthesizer, find_synthesizer, plan_texts
+
+    if args.voice_out and not args.speak:
+        raise UsageError("--voice-out goes with --speak.")
+    if args.voice_out and not Path(args.voice_out).is_dir():
+        raise UsageError(f"--voice-out {args.voice_out}: no such folder; create it first.")
+    table = load_config().voice
+    try:
+        synth = find_synthesizer(
+            rate_wpm=int(table.get("rate", 175)),
+            volume=float(table.get("volume", 100)) / 100,
+            voice=table.get("voice"),
+            out_dir=Path(args.voice_out) if args.voice_out else None,
+        )
+    except NoSynthesizer as exc:
+        print(f"treadwalk: {exc}.", file=sys.stderr)
+        return 1
+
+    async def read_aloud() -> None:
+        for text in plan_texts(plan, units):
+            await synth.speak(text)
+
+    try:
+        asyncio.run(read_aloud())
+    except OSError as exc:
+        print(f"treadwalk: could not speak ({exc}).", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -200,6 +280,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{name}: {exc}", file=sys.stderr)
             continue
         plan = profile.to_plan()
+        for note in profile.notes:
+            print(f"note: {path}: {note}", file=sys.stderr)
         print(
             f"ok: {path} ({profile.name}, {format_duration(plan.duration_s)}, {len(plan.segments)} segments)"
         )

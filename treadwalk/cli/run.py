@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from treadwalk.core.model import Limits, Plan, SessionEvent, SessionSnapshot
+    from treadwalk.core.zones import HeartRateConfig, Zone
     from treadwalk.engine import Session, Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,12 @@ def register(subparsers: Any) -> None:
     )
     where.add_argument("--sim", action="store_true", help="use the virtual treadmill (no hardware)")
     p.add_argument("--hci", metavar="SPEC", help="reach --device through a Bumble HCI transport, e.g. usb:0")
+    p.add_argument(
+        "--hr",
+        metavar="NAME|ADDR|machine|none",
+        help="heart-rate source: a strap's name or address, the treadmill's own reading (machine), or "
+        "none (config hr; default: the treadmill's reading, and with --sim the virtual strap)",
+    )
     p.add_argument("--speedup", type=float, metavar="N", help="with --sim only: run N times faster (N >= 1)")
     p.add_argument("--no-dashboard", action="store_true", help="print one plain line per event instead")
     p.add_argument("--summary-json", metavar="PATH", help="write the session's totals there as JSON")
@@ -70,6 +77,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--cooldown", type=float, metavar="S", help="easy walk before the belt stops (config cooldown_s)"
     )
+    add_voice_arguments(p)
     from treadwalk.telemetry.settings import add_mqtt_arguments  # stdlib only: keeps --help fast
 
     add_mqtt_arguments(p, control=True)
@@ -77,6 +85,23 @@ def register(subparsers: Any) -> None:
 
     add_web_arguments(p, control=True)
     p.set_defaults(func=run)
+
+
+def add_voice_arguments(p: Any) -> None:
+    """``--voice``, ``--voice-log``, ``--voice-out`` (run and demo)."""
+    p.add_argument(
+        "--voice",
+        action="store_true",
+        help="speak segment changes, cues, the count-in and every safety message (config [voice])",
+    )
+    p.add_argument(
+        "--voice-log", metavar="FILE", help="append every utterance (said or dropped) as a JSON line"
+    )
+    p.add_argument(
+        "--voice-out",
+        metavar="DIR",
+        help="write each utterance as a sound file into DIR instead of playing it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,27 +138,46 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be a number, not {value}.")
     if args.max_speed is not None and args.max_speed <= 0:
         raise UsageError(f"--max-speed must be above 0 km/h, not {args.max_speed:g}.")
+    _check_max_incline(args.max_incline)
+    if args.summary_json:
+        _check_summary_path(args.summary_json)
     if args.cooldown is not None and not (0 <= args.cooldown <= 1800):
         raise UsageError(f"--cooldown must be from 0 to 1800 seconds, not {args.cooldown:g}.")
+    ceiling = config.heart_rate.ceiling_bpm
     limits = Limits(
         max_speed_kmh=args.max_speed if args.max_speed is not None else config.max_speed_kmh,
         max_incline_pct=args.max_incline if args.max_incline is not None else config.max_incline_pct,
+        ceiling_bpm=float(ceiling) if ceiling is not None else None,
     )
     mqtt = settings_from_args(args)
     from treadwalk.web.settings import settings_from_args as web_settings_from_args
 
     web = web_settings_from_args(args, config.web)
+    voice = _voice_settings(args, config.voice)
+    from treadwalk.cli.heart import choose
+
+    hr = choose(args.hr, config.hr, sim=args.sim)
 
     profile_path = find_profile(args.profile)
-    plan = load_profile(profile_path).to_plan()
+    loaded = load_profile(profile_path)
+    for import_note in loaded.notes:  # what an importer decided (a FIT open target, ...)
+        print(f"treadwalk: {import_note}", flush=True)
+    plan = loaded.to_plan()
     plan, note = check_caps(plan, limits, fit=args.fit_to_caps)  # refused: CapsExceeded, exit 2
+    from treadwalk.core.zones import resolve_plan
+
+    plan = resolve_plan(plan, config.heart_rate)  # a zone without its config: ConfigError, exit 2
     if note:
         print(f"treadwalk: {note}", flush=True)
+
+    if not args.yes:
+        _check_keys_reachable()
 
     settings = Settings(
         auto_start=args.yes,
         cooldown_s=args.cooldown if args.cooldown is not None else config.cooldown_s,
         units=args.units or config.units,
+        hr_zones=_zones_or_none(config.heart_rate),
     )
     composition = _Composition(
         args=args,
@@ -146,8 +190,39 @@ def run(args: argparse.Namespace) -> int:
         quirks=dict(config.quirks),
         mqtt=mqtt,
         web=web,
+        voice=voice,
     )
+    composition.hr_choice = hr
     return asyncio.run(composition.main())
+
+
+def _voice_settings(args: argparse.Namespace, table: dict[str, Any]) -> dict[str, Any] | None:
+    """The voice's settings (flags over config), or None when it is off. Paths are checked
+    now, before anything connects: a log or a folder that cannot be written is exit 2."""
+    from pathlib import Path
+
+    wanted = bool(getattr(args, "voice", False) or table.get("enabled", False))
+    log_path = getattr(args, "voice_log", None)
+    out_dir = getattr(args, "voice_out", None)
+    if not wanted and (log_path or out_dir):
+        raise UsageError(
+            "--voice-log and --voice-out need --voice (or [voice] enabled = true in the config)."
+        )
+    if not wanted:
+        return None
+    if log_path and not Path(log_path).parent.is_dir():
+        raise UsageError(f"--voice-log {log_path}: the folder {Path(log_path).parent} does not exist.")
+    if out_dir and not Path(out_dir).is_dir():
+        raise UsageError(f"--voice-out {out_dir}: no such folder; create it first.")
+    return {
+        "rate_wpm": int(table.get("rate", 175)),
+        "volume": float(table.get("volume", 100)) / 100.0,
+        "voice": table.get("voice"),
+        "beeps_only": bool(table.get("beeps_only", False)),
+        "say": tuple(table.get("say", ("segments", "cues", "countdown", "heart_rate"))),
+        "log_path": log_path,
+        "out_dir": out_dir,
+    }
 
 
 class _Composition:
@@ -166,6 +241,7 @@ class _Composition:
         quirks: dict[str, Any],
         mqtt: Any,
         web: Any = None,
+        voice: dict[str, Any] | None = None,
     ) -> None:
         self.args = args
         self.device = device
@@ -179,10 +255,17 @@ class _Composition:
         self.web_settings = web
         self.web: Any = None  # the second screen's WebView, with --web
         self.web_error: str | None = None
+        self.voice_settings = voice
+        self.voice: Any = None  # the Voice observer, with --voice
         self.session: Session | None = None
+        self.hr_choice: Any = None  # treadwalk.cli.heart.HrChoice; None: no heart rate
+        self.heart_rate: Any = None  # the HeartRate source, once built
+        self._radio: Any = None
+        self._belt: Any = None
         self._signals = 0
         self.display_error: str | None = None
         self.sim: Any = None  # the virtual treadmill, with --sim
+        self.sim_faults: tuple[str, ...] = ()  # faults for it (tests: a stop that is refused, ...)
         self._main_task: asyncio.Task[Any] | None = None
 
     async def main(self) -> int:
@@ -202,6 +285,7 @@ class _Composition:
         loop = asyncio.get_running_loop()
         async with contextlib.AsyncExitStack() as stack:
             treadmill = await self._treadmill(stack, clock)
+            await self._heart_rate(stack, clock, treadmill)
             store = stack.enter_context(SessionStore())
             recorder = Recorder(
                 store,
@@ -218,9 +302,12 @@ class _Composition:
                 observers=[recorder],
                 settings=self.settings,
                 session_id=recorder.session_id,
+                heart_rate=self.heart_rate,
             )
             self.session = session
+            recorder.notify = session.notify  # "recording is failing" reaches every observer
             display = self._display(session, str(store.path))
+            self.voice = self._voice(session)
             telemetry = await self._telemetry(stack, session)
             if telemetry is not None:
                 session.add_observer(telemetry)
@@ -239,23 +326,31 @@ class _Composition:
                     tg.create_task(self._supervise(display, session), name="display")
                     if web is not None:
                         tg.create_task(self._supervise_web(web, walk), name="web")
+                    if self.voice is not None:
+                        tg.create_task(self._speak(self.voice), name="voice")
+                    if self.heart_rate is not None:
+                        tg.create_task(self._hold_heart_rate(treadmill, walk), name="heart-rate")
                 final = walk.result()
             except BaseExceptionGroup as group:
                 raise _first(group) from None
             finally:
                 final = final or session.result()
-                summary = {"session_id": recorder.session_id, "profile": self.plan.name, **final.to_dict()}
+                kept = None if recorder.discarded else recorder.session_id  # never connected: not kept
+                summary = {"session_id": kept, "profile": self.plan.name, **final.to_dict()}
                 try:
                     recorder.finish(final.stop_reason, summary)
                 finally:
                     if self.args.summary_json:
                         _write_json(self.args.summary_json, summary)
-            if self.display_error is not None:
-                print(f"treadwalk: {self.display_error}", file=sys.stderr)
-            elif final.stop_reason in (StopReason.CONNECTION_LOST, StopReason.ERROR) and final.message:
-                print(f"treadwalk: {final.message}", file=sys.stderr)
+            why = self.display_error
+            if why is None and final.stop_reason in (StopReason.CONNECTION_LOST, StopReason.ERROR):
+                why = final.message
+            if not final.belt_stopped:  # safety rule 7: said out loud, in the same sentence as why
+                unconfirmed = STOP_NOT_CONFIRMED[0].lower() + STOP_NOT_CONFIRMED[1:]
+                why = f"{why.rstrip('.')}, and {unconfirmed}" if why else STOP_NOT_CONFIRMED
+            if why:
+                print(f"treadwalk: {why}", file=sys.stderr)
             if not final.belt_stopped:
-                print(f"treadwalk: {STOP_NOT_CONFIRMED}", file=sys.stderr)
                 return 1
             return EXIT_BY_REASON.get(final.stop_reason.value, 1)
 
@@ -328,6 +423,53 @@ class _Composition:
         print(qr_text(url), flush=True)
         return web
 
+    def _voice(self, session: Session) -> Any:
+        """The voice observer (imported only with --voice), or None: without a synthesiser the
+        walk goes on silently, after one sentence."""
+        if self.voice_settings is None:
+            return None
+        import sys
+        from pathlib import Path
+
+        from treadwalk.voice import NoSynthesizer, Voice, find_synthesizer
+
+        v = self.voice_settings
+        try:
+            synth = find_synthesizer(
+                rate_wpm=v["rate_wpm"],
+                volume=v["volume"],
+                voice=v["voice"],
+                out_dir=Path(v["out_dir"]) if v["out_dir"] else None,
+            )
+        except NoSynthesizer as exc:
+            print(f"treadwalk: {exc}; the walk goes on without voice.", file=sys.stderr, flush=True)
+            return None
+        voice = Voice(
+            synth,
+            plan=self.plan,
+            units=self.settings.units,
+            say=v["say"],
+            beeps_only=v["beeps_only"],
+            log_path=v["log_path"],
+            time_scale=self.speedup,
+        )
+        session.add_observer(voice)
+        return voice
+
+    async def _speak(self, voice: Any) -> None:
+        """The voice is an observer: if it fails, the walk goes on silently, after one sentence."""
+        import sys
+
+        try:
+            await voice.run()
+        except Exception as exc:
+            log.debug("the voice failed", exc_info=True)
+            print(
+                f"treadwalk: the voice stopped ({type(exc).__name__}: {exc}); the walk goes on without it.",
+                file=sys.stderr,
+                flush=True,
+            )
+
     def _on_signal(self, name: str) -> None:
         from treadwalk.core.model import Command, CommandKind, CommandSource
 
@@ -344,14 +486,14 @@ class _Composition:
 
         radio: Any = None
         if self.args.sim:
-            from treadwalk.radio import VirtualRadio
-            from treadwalk.sim import VirtualTreadmill
+            from treadwalk.testing import virtual_rig  # the virtual treadmill users' tests get
 
-            radio = await stack.enter_async_context(VirtualRadio())
-            peripheral = await radio.new_device(SIM_NAME)
-            self.sim = await stack.enter_async_context(VirtualTreadmill(peripheral, clock, name=SIM_NAME))
+            rig = await stack.enter_async_context(virtual_rig(clock, name=SIM_NAME, faults=self.sim_faults))
+            radio, self.sim = rig.radio, rig.machine
+            self._belt = self.sim
         elif self.args.hci:
             radio = await stack.enter_async_context(_open_hci(self.args.hci))
+        self._radio = radio
         return FtmsTreadmill(
             self.device,
             clock=clock,
@@ -360,6 +502,33 @@ class _Composition:
             quirks=self.quirks or None,
             reconnect_grace_s=self.reconnect_grace_s,
         )
+
+    async def _heart_rate(self, stack: Any, clock: Any, treadmill: Any) -> None:
+        """The HeartRate source (``self.heart_rate``) the Session reads; a strap is connected by
+        ``_hold_heart_rate`` in the session's TaskGroup, after the treadmill."""
+        from treadwalk.cli.heart import open_source
+
+        if self.hr_choice is None:
+            return
+        self.heart_rate = await open_source(
+            stack, self.hr_choice, clock=clock, treadmill=treadmill, radio=self._radio, belt=self._belt
+        )
+
+    async def _hold_heart_rate(self, treadmill: Any, walk: asyncio.Task[Any]) -> None:
+        """Keep the strap connected (it reconnects by itself, never touching the belt) until the
+        walk ends. A source that fails is logged and the walk goes on without heart rate."""
+        import asyncio
+
+        from treadwalk.cli.heart import hold
+
+        holder = asyncio.ensure_future(hold(self.heart_rate, treadmill))
+        try:
+            await asyncio.wait([holder, walk], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            holder.cancel()
+            results = await asyncio.gather(holder, return_exceptions=True)
+        if isinstance(results[0], Exception):
+            log.warning("heart rate stopped (%s); the walk went on without it", results[0])
 
     def _display(self, session: Session, saved_to: str) -> Any:
         if self.args.no_dashboard:
@@ -395,6 +564,52 @@ def _first(group: BaseExceptionGroup[Any]) -> BaseException:
     while isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]
     return exc
+
+
+def _check_max_incline(value: float | None) -> None:
+    """``--max-incline`` within what the config allows for ``max_incline_pct``."""
+    from treadwalk.core.config import NUMBER_RANGES
+
+    lo, hi = NUMBER_RANGES["max_incline_pct"]
+    if value is not None and not lo <= value <= hi:
+        raise UsageError(f"--max-incline must be from {lo:g} to {hi:g} %, not {value:g}.")
+
+
+def _check_summary_path(raw: str) -> None:
+    """``--summary-json`` must be writable before the belt starts, not after the walk."""
+    import os
+    from pathlib import Path
+
+    path = Path(raw).expanduser()
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"--summary-json {raw} is a folder; give a file name, e.g. {path / 'summary.json'}.")
+    if not folder.is_dir():
+        raise UsageError(
+            f"--summary-json: the folder {folder} does not exist; create it or choose another path."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--summary-json: cannot write to {path}; choose a path you may write to.")
+
+
+def _check_keys_reachable() -> None:
+    """Without ``--yes`` the belt starts on a key: stdin must be a terminal, or a pipe a program
+    writes keys into. /dev/null, a file or no stdin would leave the session waiting for ever."""
+    import os
+    import stat
+    import sys
+
+    try:
+        fd = sys.stdin.fileno()
+        mode = os.fstat(fd).st_mode
+        ok = os.isatty(fd) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+    except (AttributeError, OSError, ValueError):
+        ok = False
+    if not ok:
+        raise UsageError(
+            "the belt starts on a key press and stdin is not a terminal: run it in a terminal, "
+            "or add --yes to start after the countdown."
+        )
 
 
 def _open_hci(spec: str) -> Any:
@@ -456,6 +671,7 @@ class PlainLines:
         self._saved_to = saved_to
         self._ended = asyncio.Event()
         self._last: SessionSnapshot | None = None
+        self._not_saved: str | None = None  # the recorder's last word while it cannot save
 
     def on_snapshot(self, snapshot: SessionSnapshot) -> None:
         from treadwalk.core.model import Phase
@@ -468,6 +684,8 @@ class PlainLines:
         from treadwalk.core.model import EventKind
         from treadwalk.core.units import format_duration
 
+        if event.kind == EventKind.RECORDING:
+            self._not_saved = None if event.data.get("saved") else event.message
         elapsed = self._last.session_elapsed_s if self._last is not None else 0.0
         print(f"{format_duration(elapsed):>8}  {event.kind:<12} {event.message}", flush=True)
         if event.kind == EventKind.PHASE and event.data.get("phase") == "ready" and self._keys:
@@ -511,7 +729,9 @@ class PlainLines:
         if snap.energy_kcal is not None:
             parts.append(f"{snap.energy_kcal:.0f} kcal")
         line = f"{format_duration(snap.session_elapsed_s):>8}  {'summary':<12} " + " · ".join(parts)
-        if snap.session_id is not None:
+        if self._not_saved is not None:
+            line += f" · {self._not_saved}"
+        elif snap.session_id is not None:
             line += f" · saved as session {snap.session_id} (treadwalk history show {snap.session_id})"
         return line
 
@@ -550,3 +770,10 @@ class PlainLines:
                 command = Command(CommandKind.EXTEND)
             if command is not None:
                 self._session.submit(command)
+
+
+def _zones_or_none(hr: HeartRateConfig) -> tuple[Zone, ...]:
+    """The walker's zones to show a reading's zone in, or none when the config cannot draw them."""
+    from treadwalk.core.zones import zones
+
+    return zones(hr) if hr.missing() is None else ()

@@ -1,4 +1,4 @@
-"""`treadwalk scan`: FTMS treadmills in range."""
+"""`treadwalk scan`: FTMS treadmills and heart-rate straps in range, with a kind column."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from typing import Any
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "scan", help="list FTMS treadmills in range", description="List FTMS treadmills in range."
+        "scan",
+        help="list FTMS treadmills and heart-rate straps in range",
+        description="List FTMS treadmills and heart-rate straps (Heart Rate Service) in range.",
     )
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="how long to listen (default 5 s)")
     p.add_argument(
         "--hci", metavar="SPEC", help="use a Bumble HCI transport (e.g. usb:0, tcp-client:host:port)"
     )
-    p.add_argument("--json", action="store_true", help="one JSON object per machine")
+    p.add_argument("--json", action="store_true", help="one JSON object per device (with its kind)")
     p.set_defaults(func=run)
 
 
@@ -29,21 +31,40 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_scan(args))
 
 
-async def _scan(args: argparse.Namespace) -> int:
+async def _both(timeout_s: float, backend: Any) -> tuple[list[Any], list[Any]]:
+    """Treadmills and straps from one listening window (two scanners side by side)."""
+    import asyncio
+
+    from treadwalk.heartrate.discovery import scan_straps
     from treadwalk.treadmill.discovery import scan
 
+    kw = {} if backend is None else {"backend": backend}
+    machines, straps = await asyncio.gather(
+        scan(timeout_s, **kw), scan_straps(timeout_s, **kw), return_exceptions=True
+    )
+    for result in (machines, straps):
+        if isinstance(result, BaseException):
+            raise result
+    assert isinstance(machines, list) and isinstance(straps, list)
+    return machines, straps
+
+
+async def _scan(args: argparse.Namespace) -> int:
     if args.hci:
-        from treadwalk.cli.hci import open_radio
+        from treadwalk.cli.hci import open_radio, until_lost
 
         async with open_radio(args.hci) as radio:
-            machines = await scan(args.timeout, backend=radio.scanner_backend)
+            machines, straps = await until_lost(
+                radio, _both(args.timeout, radio.scanner_backend), "scan again"
+            )
     else:
-        machines = await scan(args.timeout)
+        machines, straps = await _both(args.timeout, None)
     if args.json:
         for m in machines:
             print(
                 json.dumps(
                     {
+                        "kind": "treadmill",
                         "name": m.name,
                         "address": m.address,
                         "rssi": m.rssi,
@@ -52,15 +73,19 @@ async def _scan(args: argparse.Namespace) -> int:
                     }
                 )
             )
+        for s in straps:
+            print(json.dumps({"kind": "heart_rate", "name": s.name, "address": s.address, "rssi": s.rssi}))
         return 0
-    if not machines:
+    if not machines and not straps:
         print(
-            f"No FTMS treadmill heard in {args.timeout:g} s. Is it on, awake and not connected to another app?"
+            f"No FTMS treadmill or heart-rate strap heard in {args.timeout:g} s. Is it on, awake (a strap: "
+            "worn, electrodes wet) and not connected to another app?"
         )
         return 0
-    print(f"{'NAME':<24} {'ADDRESS':<20} {'RSSI':>5}  TYPE")
-    for m in machines:
-        kind = ", ".join(m.machine_types) or "FTMS (type not advertised)"
-        rssi = "" if m.rssi is None else str(m.rssi)
-        print(f"{(m.name or '(no name)'):<24} {m.address:<20} {rssi:>5}  {kind}")
+    print(f"{'NAME':<24} {'ADDRESS':<20} {'RSSI':>5}  {'KIND':<11} TYPE")
+    rows = [(m, "treadmill", ", ".join(m.machine_types) or "FTMS (type not advertised)") for m in machines]
+    rows += [(s, "heart rate", "Heart Rate Service") for s in straps]
+    for d, kind, detail in rows:
+        rssi = "" if d.rssi is None else str(d.rssi)
+        print(f"{(d.name or '(no name)'):<24} {d.address:<20} {rssi:>5}  {kind:<11} {detail}")
     return 0

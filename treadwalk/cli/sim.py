@@ -1,4 +1,5 @@
-"""``treadwalk sim``: serve the virtual treadmill on a Bumble HCI transport until Ctrl+C.
+"""``treadwalk sim``: serve the virtual treadmill on a Bumble HCI transport until Ctrl+C, and the
+virtual heart-rate strap on its own transport (``--hr-hci SPEC``; its heart follows the belt).
 
 ``register`` uses argparse only; ``run`` validates the flags (quirks, faults, the capture file)
 before opening the transport, then serves, logging one line per event to stderr. ``--replay
@@ -11,6 +12,8 @@ import argparse
 from typing import Any
 
 from treadwalk.core.errors import UsageError
+
+STRAP_ADDRESS = "D0:7D:00:00:48:52"  # static random (two top bits set); "HR"
 
 
 def register(subparsers: Any) -> None:
@@ -53,6 +56,33 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--speedup", type=float, default=1.0, metavar="N", help="run the sim's clock N times faster"
     )
+    p.add_argument(
+        "--hr-hci",
+        metavar="SPEC",
+        help="also serve a virtual heart-rate strap on this HCI transport (its heart follows the belt)",
+    )
+    p.add_argument(
+        "--hr-walker",
+        choices=("fit", "average", "unfit"),
+        default="average",
+        help="whose heart the virtual strap carries (default: average)",
+    )
+    p.add_argument(
+        "--hr-quirks",
+        metavar="LIST",
+        default="",
+        help="strap quirks: uint16, no_contact_feature, no_rr, energy, no_battery",
+    )
+    p.add_argument(
+        "--hr-fault",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="strap fault (repeatable): drop@T[+D], contact_lost@T[+D], zero@T[+D], 255@T[+D], frozen@T[+D]",
+    )
+    p.add_argument(
+        "--hr-name", default="treadwalk-hr", help="the strap's advertised name (default: treadwalk-hr)"
+    )
     p.set_defaults(func=run)
 
 
@@ -61,9 +91,24 @@ def run(args: argparse.Namespace) -> int:
     import contextlib
 
     from treadwalk.sim.options import parse_fault, parse_quirks
+    from treadwalk.sim.strap_options import parse_strap_fault, parse_strap_quirks
 
     quirks = parse_quirks(args.quirks)
     faults = [parse_fault(f) for f in args.fault]
+    strap: dict[str, Any] | None = None
+    hr_flags = args.hr_quirks or args.hr_fault or args.hr_walker != "average"
+    if args.hr_hci:
+        strap = {
+            "spec": args.hr_hci,
+            "name": args.hr_name,
+            "walker": args.hr_walker,
+            "quirks": parse_strap_quirks(args.hr_quirks),
+            "faults": [parse_strap_fault(f) for f in args.hr_fault],
+        }
+    elif hr_flags:
+        raise UsageError(
+            "--hr-walker, --hr-quirks and --hr-fault shape the virtual strap: add --hr-hci SPEC."
+        )
     capture = None
     if args.replay:
         from treadwalk.sim.replay import load_capture
@@ -78,10 +123,14 @@ def run(args: argparse.Namespace) -> int:
             "treadwalk sim needs --hci SPEC (e.g. --hci tcp-client:127.0.0.1:9001 or --hci usb:0): "
             "without a transport nobody can reach the virtual treadmill."
         )
+    if args.hr_hci and args.hr_hci == args.hci:
+        raise UsageError(
+            "--hr-hci needs its own transport (a second controller or dongle), not the treadmill's --hci."
+        )
     if not args.speedup >= 1.0:
         raise UsageError(f"--speedup must be 1 or more, not {args.speedup:g}.")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.hci, args.name, quirks, faults, args.speedup, capture))
+        asyncio.run(_serve(args.hci, args.name, quirks, faults, args.speedup, capture, strap))
     return 0
 
 
@@ -92,16 +141,18 @@ async def _serve(
     faults: list[Any],
     speedup: float,
     capture: Any = None,
+    strap: dict[str, Any] | None = None,
 ) -> None:
     import asyncio
+    import contextlib
     import logging
     import signal
     import sys
 
     from treadwalk.core.clock import LoopClock
     from treadwalk.core.errors import TreadmillError
-    from treadwalk.radio import open_hci_device
-    from treadwalk.sim import VirtualTreadmill
+    from treadwalk.radio import open_hci_link
+    from treadwalk.sim import VirtualStrap, VirtualTreadmill
     from treadwalk.sim.replay import ReplayTreadmill
 
     if name is None:
@@ -118,30 +169,70 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
+
+    async def open_device(at: str, as_name: str, address: str | None = None) -> tuple[Any, Any]:
         try:
-            opened = open_hci_device(spec, name)
-            device = await opened.__aenter__()
+            opened = open_hci_link(at, as_name, address)
+            return opened, await opened.__aenter__()
         except (OSError, ValueError, RuntimeError, TimeoutError) as exc:
             raise TreadmillError(
-                f"Cannot open the HCI transport '{spec}' ({type(exc).__name__}: {exc}); check the spec "
+                f"Cannot open the HCI transport '{at}' ({type(exc).__name__}: {exc}); check the spec "
                 "(e.g. usb:0, tcp-client:127.0.0.1:9001) and that the device or controller is there."
             ) from exc
-        try:
+
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            opened, link = await open_device(spec, name)
+            stack.push_async_exit(opened)
+            device = link.device
             clock = LoopClock(speedup)
             server: Any = (
                 ReplayTreadmill(device, clock, capture, name=name)
                 if capture is not None
                 else VirtualTreadmill(device, clock, name=name, quirks=quirks, faults=faults)
             )
-            async with server:
-                print(
-                    f"treadwalk sim: serving '{name}' on {spec}; Ctrl+C to stop", file=sys.stderr, flush=True
+            await stack.enter_async_context(server)
+            print(f"treadwalk sim: serving '{name}' on {spec}; Ctrl+C to stop", file=sys.stderr, flush=True)
+            if strap is not None:
+                # its own address: on the same link as the treadmill's it must not be taken for it
+                opened_hr, hr_link = await open_device(strap["spec"], strap["name"], STRAP_ADDRESS)
+                stack.push_async_exit(opened_hr)
+                hr_device = hr_link.device
+                await stack.enter_async_context(
+                    VirtualStrap(
+                        hr_device,
+                        clock,
+                        belt=server if isinstance(server, VirtualTreadmill) else None,
+                        walker=strap["walker"],
+                        name=strap["name"],
+                        quirks=strap["quirks"],
+                        faults=strap["faults"],
+                    )
                 )
-                await stop.wait()
-        finally:
-            await opened.__aexit__(None, None, None)
+                print(
+                    f"treadwalk sim: serving heart-rate strap '{strap['name']}' ({strap['walker']} walker) "
+                    f"on {strap['spec']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            await _until_stopped_or_lost(stop, link.lost, spec)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         sim_logger.removeHandler(handler)
+
+
+async def _until_stopped_or_lost(stop: Any, lost: Any, spec: str) -> None:
+    """Serve until Ctrl+C/SIGTERM, or end when the transport closed under us."""
+    import asyncio
+
+    from treadwalk.cli.hci import transport_closed
+
+    stopped = asyncio.create_task(stop.wait(), name="sim-stop")
+    try:
+        await asyncio.wait({stopped, lost}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        await asyncio.wait({stopped})
+    if lost.done() and not stop.is_set():
+        raise transport_closed(spec, lost, "run 'treadwalk sim' again")

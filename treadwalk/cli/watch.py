@@ -11,6 +11,8 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from treadwalk.core.errors import TreadwalkError
+
 log = logging.getLogger(__name__)
 
 
@@ -113,26 +115,38 @@ async def _live(settings: Any, web: Any = None) -> int:
         dirty.set()
 
     dirty = asyncio.Event()
-    async with contextlib.AsyncExitStack() as stack:
-        page = await _board_page(stack, web, settings.display) if web is not None else None
-        with WatchView() as view:
-            async with asyncio.TaskGroup() as group:
-                task = group.create_task(watch_broker(settings, board, changed), name="watch-broker")
-                serving = group.create_task(_serve(page), name="watch-web") if page is not None else None
-                while not task.done():
-                    rows, now = board.rows(), time.time()
-                    view.update(rows, now, title=f"{settings.display} — {status} (Ctrl+C ends)")
-                    if page is not None:
-                        page.update([{**asdict(r), "status": r.status(now)} for r in rows], status, now)
-                    dirty.clear()
-                    try:
-                        async with asyncio.timeout(1.0):  # also redraw each second: "last seen" moves
-                            await dirty.wait()
-                    except TimeoutError:
-                        pass
-                if serving is not None:
-                    serving.cancel()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            page = await _board_page(stack, web, settings.display) if web is not None else None
+            with WatchView() as view:
+                async with asyncio.TaskGroup() as group:
+                    task = group.create_task(watch_broker(settings, board, changed), name="watch-broker")
+                    serving = group.create_task(_serve(page), name="watch-web") if page is not None else None
+                    while not task.done():
+                        rows, now = board.rows(), time.time()
+                        view.update(rows, now, title=f"{settings.display} — {status} (Ctrl+C ends)")
+                        if page is not None:
+                            page.update([{**asdict(r), "status": r.status(now)} for r in rows], status, now)
+                        dirty.clear()
+                        try:
+                            async with asyncio.timeout(1.0):  # also redraw each second: "last seen" moves
+                                await dirty.wait()
+                        except TimeoutError:
+                            pass
+                    if serving is not None:
+                        serving.cancel()
+    except ExceptionGroup as group:
+        # the broker task's TelemetryError (first connection refused) is the one sentence to say
+        errors = group.subgroup(TreadwalkError)
+        if errors is None:
+            raise
+        raise _first_leaf(errors) from None
     return 0
+
+
+def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def _board_page(stack: contextlib.AsyncExitStack, web: Any, title: str) -> Any:

@@ -7,6 +7,8 @@ Where: ``$TREADWALK_CONFIG``, else ``$XDG_CONFIG_HOME/treadwalk/config.toml``, e
 ::
 
     device = "CITYSPORTS-Linker"     # default for `run` without --device
+    hr = "Polar H10 1A2B3C4D"        # heart-rate source for `run`: a strap's name or address,
+                                     # "machine" (the treadmill's own reading) or "none"
     units = "metric"                 # metric | imperial
     max_speed_kmh = 8.0              # the walker's own caps (safety rule 3)
     max_incline_pct = 10.0
@@ -16,6 +18,14 @@ Where: ``$TREADWALK_CONFIG``, else ``$XDG_CONFIG_HOME/treadwalk/config.toml``, e
     [quirks]                         # override what treadwalk knows of your machine
     targets_in_mph = true
 
+    [voice]                          # spoken cues (run --voice)
+    enabled = false                  # speak without --voice
+    rate = 175                       # words per minute (80-400)
+    volume = 100                     # percent of the synthesiser's normal loudness (safety: always full)
+    voice = "en-gb"                  # the synthesiser's voice or language name
+    beeps_only = false               # a chime instead of words (safety messages are still spoken)
+    say = ["segments", "cues", "countdown", "heart_rate"]
+
     [mqtt]                           # used when --mqtt is not given (run, watch)
     url = "mqtt://broker.local/treadwalk"
     control = false                  # accept remote commands (--mqtt-control)
@@ -24,6 +34,13 @@ Where: ``$TREADWALK_CONFIG``, else ``$XDG_CONFIG_HOME/treadwalk/config.toml``, e
     [web]                            # the second screen, used when --web is given without a value
     listen = "0.0.0.0:8765"          # [HOST:]PORT
     control = false                  # the page's buttons (--web-control)
+
+    [heart_rate]                     # zones for `treadwalk zones` and heart-rate segments
+    max_bpm = 180                    # ask for it, never guessed from age
+    rest_bpm = 60
+    lthr_bpm = 160
+    zones = "max"                    # max | hrr (Karvonen) | lthr (Friel)
+    ceiling_bpm = 170                # eased off above it at once (default max_bpm - 10)
 """
 
 from __future__ import annotations
@@ -35,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .zones import BPM_MAX, BPM_MIN, HeartRateConfig, ZoneModel
 
 __all__ = ["Config", "config_path", "load_config"]
 
@@ -49,6 +67,7 @@ def config_path() -> Path:
 @dataclass(frozen=True, slots=True)
 class Config:
     device: str | None = None
+    hr: str | None = None
     units: str = "metric"
     max_speed_kmh: float | None = None
     max_incline_pct: float | None = None
@@ -58,12 +77,16 @@ class Config:
     mqtt: dict[str, Any] = field(default_factory=dict)
     web: dict[str, Any] = field(default_factory=dict)
     paces: dict[str, Any] = field(default_factory=dict)
+    voice: dict[str, Any] = field(default_factory=dict)
+
+    heart_rate: HeartRateConfig = field(default_factory=HeartRateConfig)
     source: Path | None = None
 
 
 _NUMBERS = {"max_speed_kmh": (0.5, 30.0), "max_incline_pct": (-10.0, 40.0), "reconnect_grace_s": (0.0, 600.0),
             "cooldown_s": (0.0, 1800.0)}  # fmt: skip
-_TABLES = ("quirks", "mqtt", "web", "paces")
+_TABLES = ("quirks", "mqtt", "web", "paces", "voice")
+NUMBER_RANGES = _NUMBERS  # what `run --max-speed/--max-incline/--cooldown` are checked against too
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -91,6 +114,14 @@ def load_config(path: Path | None = None) -> Config:
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{path}: device must be an address or a name in quotes.")
             values[key] = value
+        elif key == "heart_rate":
+            values[key] = _heart_rate(path, value)
+        elif key == "hr":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(
+                    f'{path}: hr must be a strap\'s name or address in quotes, "machine" or "none".'
+                )
+            values[key] = value.strip()
         elif key in _TABLES:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [{key}] must be a table.")
@@ -98,9 +129,11 @@ def load_config(path: Path | None = None) -> Config:
                 _check_mqtt(path, value)
             elif key == "web":
                 _check_web(path, value)
+            elif key == "voice":
+                _check_voice(path, value)
             values[key] = dict(value)
         else:
-            allowed = ", ".join(sorted([*_NUMBERS, "units", "device", *_TABLES]))
+            allowed = ", ".join(sorted([*_NUMBERS, "units", "device", "hr", *_TABLES, "heart_rate"]))
             raise ConfigError(f"{path}: unknown setting '{key}'; allowed: {allowed}.")
     return Config(**values)
 
@@ -130,3 +163,71 @@ def _check_web(path: Path, table: dict[str, Any]) -> None:
             raise ConfigError(f"{path}: unknown setting '{key}' in [web]; allowed: listen, control.")
         what = "true or false" if key == "control" else 'a "[HOST:]PORT" string in quotes'
         raise ConfigError(f"{path}: [web] {key} must be {what}, not {value!r}.")
+
+
+VOICE_TOPICS = ("segments", "cues", "countdown", "heart_rate")
+
+
+def _check_voice(path: Path, table: dict[str, Any]) -> None:
+    for key, value in table.items():
+        if key in ("enabled", "beeps_only"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: [voice] {key} must be true or false, not {value!r}.")
+        elif key in ("rate", "volume"):
+            lo, hi = (80, 400) if key == "rate" else (0, 100)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+                raise ConfigError(f"{path}: [voice] {key} must be a number from {lo} to {hi}, not {value!r}.")
+        elif key == "voice":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(
+                    f'{path}: [voice] voice must be a voice or language name in quotes, e.g. "en-gb".'
+                )
+        elif key == "say":
+            if not isinstance(value, list) or any(v not in VOICE_TOPICS for v in value):
+                allowed = ", ".join(f'"{t}"' for t in VOICE_TOPICS)
+                raise ConfigError(f"{path}: [voice] say must be a list of {allowed}, not {value!r}.")
+        else:
+            raise ConfigError(
+                f"{path}: unknown setting '{key}' in [voice]; allowed: enabled, rate, volume, voice, beeps_only, say."
+            )
+
+
+_HR_KEYS = ("max_bpm", "rest_bpm", "lthr_bpm", "zones", "ceiling_bpm")
+
+
+def _heart_rate(path: Path, table: object) -> HeartRateConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [heart_rate] must be a table.")
+    found: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _HR_KEYS:
+            raise ConfigError(
+                f"{path}: unknown setting '{key}' in [heart_rate]; allowed: {', '.join(_HR_KEYS)}."
+            )
+        if key == "zones":
+            if value not in tuple(ZoneModel):
+                raise ConfigError(
+                    f'{path}: [heart_rate] zones must be "max", "hrr" or "lthr", not {value!r}.'
+                )
+            found[key] = ZoneModel(value)
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not BPM_MIN <= value <= BPM_MAX:
+            raise ConfigError(
+                f"{path}: [heart_rate] {key} must be a whole number of bpm from {BPM_MIN} to {BPM_MAX}, not {value!r}."
+            )
+        found[key] = value
+    rest, top = found.get("rest_bpm"), found.get("max_bpm")
+    if rest is not None and top is not None and rest >= top - 20:
+        raise ConfigError(
+            f"{path}: [heart_rate] rest_bpm {rest} must be well below max_bpm {top}; check both."
+        )
+    lthr = found.get("lthr_bpm")
+    if lthr is not None and top is not None and lthr > top:
+        raise ConfigError(f"{path}: [heart_rate] lthr_bpm {lthr} is above max_bpm {top}; check both.")
+    return HeartRateConfig(
+        max_bpm=top,
+        rest_bpm=rest,
+        lthr_bpm=lthr,
+        zones=found.get("zones", ZoneModel.MAX),
+        ceiling=found.get("ceiling_bpm"),
+    )

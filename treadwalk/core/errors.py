@@ -17,6 +17,8 @@ calls the library, with ``raise ... from exc``.
      │    ├── Timeout
      │    ├── CommandRejected       .op, .result (the FTMS result code)
      │    └── OutOfRange            .requested, .allowed
+     ├── HeartRateError             a heart-rate strap that cannot be reached at the start (exit 1;
+     │                              once running, a strap never stops a session)
      ├── RecordingError             the session store (exit 1)
      ├── TelemetryError             MQTT (exit 1; never stops a session)
      └── WebError                   the second screen's server (exit 1; never stops a session)
@@ -32,6 +34,7 @@ __all__ = [
     "ConnectionLost",
     "DecodeError",
     "DeviceNotFound",
+    "HeartRateError",
     "OutOfRange",
     "ProfileError",
     "ProfileProblem",
@@ -130,6 +133,11 @@ class OutOfRange(TreadmillError):
         self.requested = requested
         self.allowed = allowed
         super().__init__(message)
+
+
+class HeartRateError(TreadwalkError):
+    """A heart-rate strap that cannot be found or connected when the session starts. Once the
+    session runs, a strap that drops only reconnects in the background (never touches the belt)."""
 
 
 class RecordingError(TreadwalkError):

@@ -32,6 +32,8 @@ __all__ = [
     "ControlLost",
     "Cue",
     "EventKind",
+    "HrAdjust",
+    "HrHold",
     "Limits",
     "MachineEvent",
     "MachineStarted",
@@ -117,6 +119,8 @@ class Limits:
     # At most this much change per second in a commanded target (ramps and keys alike).
     max_speed_step_kmh_per_s: float = 2.0
     max_incline_step_pct_per_s: float = 2.0
+    # Above it the heart-rate controller eases off at once, on every segment (safety rule 6).
+    ceiling_bpm: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +180,41 @@ class SegmentKind(enum.StrEnum):
     COOLDOWN = "cooldown"
 
 
+class HrAdjust(enum.StrEnum):
+    """What a heart-rate segment moves to hold its zone."""
+
+    SPEED = "speed"
+    INCLINE = "incline"
+
+
+@dataclass(frozen=True, slots=True)
+class HrHold:
+    """A segment that holds heart rate: ``low_bpm``-``high_bpm`` (``zone`` names it when it came
+    from the walker's zones; ``None`` bounds: a zone not yet resolved against the config), by
+    moving ``adjust`` from the segment's own speed/incline within ``minimum``-``maximum`` (km/h or
+    %; the walker's caps and the machine's range apply on top, when playing)."""
+
+    adjust: HrAdjust
+    minimum: float
+    maximum: float
+    zone: int | None = None
+    low_bpm: float | None = None
+    high_bpm: float | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.low_bpm is not None and self.high_bpm is not None
+
+    @property
+    def label(self) -> str:
+        """``zone 2`` or ``110-125 bpm`` (with the bpm when both are known)."""
+        low, high = self.low_bpm, self.high_bpm
+        bpm = f"{round(low)}-{round(high)} bpm" if low is not None and high is not None else ""
+        if self.zone is None:
+            return bpm
+        return f"zone {self.zone}" + (f" ({bpm})" if bpm else "")
+
+
 @dataclass(frozen=True, slots=True)
 class Cue:
     """A short form/stride text shown at an offset into its segment (seconds, or metres for
@@ -186,9 +225,14 @@ class Cue:
     at_m: float | None = None
 
 
+OPEN_ESTIMATE_S = 60.0  # what an open segment counts for in plan totals and charts
+
+
 @dataclass(frozen=True, slots=True)
 class PlanSegment:
-    """One segment to play. Exactly one of ``duration_s``/``distance_m`` is set.
+    """One segment to play. Exactly one of ``duration_s``/``distance_m`` is set, or neither
+    when ``open``: the segment plays until the walker presses ``n`` (skip), as a watch's
+    lap-button step (counted as ``OPEN_ESTIMATE_S`` in plan totals and charts).
 
     A ramp goes linearly from ``speed_kmh``/``incline_pct`` to ``end_speed_kmh``/
     ``end_incline_pct`` across the segment; ``None`` ends mean steady.
@@ -204,6 +248,8 @@ class PlanSegment:
     end_incline_pct: float | None = None
     cues: tuple[Cue, ...] = ()
     repeat: str | None = None  # e.g. "2/4" when the segment comes from a repeat
+    hr: HrHold | None = None  # the segment holds heart rate (speed/incline are where it starts)
+    open: bool = False  # plays until skipped (n, or MQTT skip)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, SegmentKind):  # "work" from a caller's own code: the enum
@@ -236,6 +282,8 @@ class PlanSegment:
     def estimated_duration_s(self) -> float:
         if self.duration_s is not None:
             return self.duration_s
+        if self.open:
+            return OPEN_ESTIMATE_S
         assert self.distance_m is not None
         v = max(self.mean_speed_kmh, 0.1) / 3.6
         return self.distance_m / v
@@ -244,8 +292,7 @@ class PlanSegment:
     def estimated_distance_m(self) -> float:
         if self.distance_m is not None:
             return self.distance_m
-        assert self.duration_s is not None
-        return self.mean_speed_kmh / 3.6 * self.duration_s
+        return self.mean_speed_kmh / 3.6 * self.estimated_duration_s
 
     @property
     def ascent_m(self) -> float:
@@ -359,7 +406,9 @@ class EventKind(enum.StrEnum):
     COMMAND = "command"  # skip, extend (data: command, source)
     STOP = "stop"  # the session ended (data: reason, phase)
     WARNING = "warning"
+    HEART_RATE = "heart_rate"  # the heart-rate controller moved a target, or holds, and why
     LOG = "log"  # a log record shown on the dashboard (never from the engine)
+    RECORDING = "recording"  # from the recorder: the store failed or recovered (data: saved, fallback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +459,29 @@ class SessionSnapshot:
     session_id: int | None = None
     units: str = "metric"  # metric | imperial | pace (display preference)
     message: str | None = None  # one line worth showing (warnings, advice)
+    # heart rate: the latest fresh reading (None: no reading), its zone (0..5, when zones are known),
+    # and on a segment that holds heart rate its range, the axis it moves and what the loop does
+    hr_bpm: float | None = None
+    hr_reason: str | None = None  # a source is there but has no reading: why (no_contact, stale, ...)
+    hr_battery_pct: int | None = None
+    hr_zone: int | None = None
+    hr_low_bpm: float | None = None
+    hr_high_bpm: float | None = None
+    hr_adjust: str | None = None  # "speed" | "incline": the axis on auto
+    hr_action: str | None = None  # an engine.heart.HrAction value: raise, lower, ceiling, ...
+
+    @property
+    def heart_rate_bpm(self) -> int | None:
+        """The heart rate to show, record and publish: the engine's fresh reading from its
+        source; with a source but no reading, None (safety rule 6: never a stale or a made-up
+        number); with no source at all, the treadmill's own field when it is a real value
+        (30-230 bpm: never its 0 or 255)."""
+        if self.hr_bpm is not None:
+            return round(self.hr_bpm)
+        if self.hr_reason is not None:
+            return None
+        m = self.machine.heart_rate_bpm
+        return m if m is not None and 30 <= m <= 230 else None
 
     @property
     def segment(self) -> PlanSegment | None:

@@ -84,6 +84,7 @@ class Dashboard:
         self.units = units if units in UNIT_MODES else "metric"
         self._keys = keys
         self.saved_to = saved_to
+        self.not_saved: str | None = None  # the recorder's last word while it cannot save
         self._screen = screen
         self._interval = 1.0 / max(0.1, min(max_fps, 4.0))
         self._status_every_s = status_every_s
@@ -117,6 +118,8 @@ class Dashboard:
         self._dirty.set()
 
     def on_event(self, event: SessionEvent) -> None:
+        if event.kind == EventKind.RECORDING:
+            self.not_saved = None if event.data.get("saved") else event.message
         self.events.append(event)
         if self._plain:
             self.console.out(plain_event_line(event, self.snapshot), highlight=False)
@@ -149,6 +152,7 @@ class Dashboard:
             events=tuple(self.events),
             summary=self.summary,
             saved_to=self.saved_to,
+            not_saved=self.not_saved,
             notice=self.controls.notice,
             position_s=self._position_s,
         )
@@ -165,6 +169,7 @@ class Dashboard:
             self.summary,
             units=self.units,
             saved_to=self.saved_to,
+            not_saved=self.not_saved,
             width=self.console.width,
         )
 

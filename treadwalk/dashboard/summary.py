@@ -1,7 +1,7 @@
-"""What the walker did, folded from snapshots: totals per segment kind, time per incline band.
+"""What the walker did, folded from snapshots (totals per segment kind, time per incline band),
+and the end-of-session panel drawn from it (``render_summary``).
 
-Stdlib and ``treadwalk.core`` only (the rendering is in ``view``). ``SessionSummary.add`` is fed
-every snapshot; moving time and distance between two snapshots are credited to the segment and
+May import rich and ``treadwalk.core`` only. ``SessionSummary.add`` is fed every snapshot; moving time and distance between two snapshots are credited to the segment and
 the incline of the earlier one, so a summary needs no engine internals and matches what was shown.
 """
 
@@ -9,9 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from treadwalk.core.model import Phase, SessionSnapshot
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
 
-__all__ = ["INCLINE_BANDS", "KindTotals", "SessionSummary", "incline_band"]
+from treadwalk.core.model import Phase, SessionSnapshot, StopReason
+from treadwalk.core.units import format_duration
+
+from .format import (
+    S_DIM,
+    S_LABEL,
+    S_SPEED,
+    S_TIME,
+    UNIT_MODES,
+    ascent_text,
+    distance_text,
+    is_imperial,
+    pace_text,
+    speed_text,
+)
+
+__all__ = ["INCLINE_BANDS", "STOP_WORDS", "KindTotals", "SessionSummary", "incline_band", "render_summary"]
 
 # (label, lower bound inclusive); a band runs up to the next lower bound.
 INCLINE_BANDS: tuple[tuple[str, float], ...] = (
@@ -92,3 +111,112 @@ class SessionSummary:
         if self.moving_s <= 0 or self.distance_m <= 0:
             return None
         return self.distance_m / self.moving_s * 3.6
+
+
+STOP_WORDS = {
+    StopReason.FINISHED: "profile finished",
+    StopReason.USER: "stopped by you",
+    StopReason.MACHINE: "stopped on the treadmill",
+    StopReason.CONNECTION_LOST: "the treadmill did not come back",
+    StopReason.ERROR: "stopped by an error",
+}
+
+
+def render_summary(
+    snapshot: SessionSnapshot,
+    summary: SessionSummary | None = None,
+    *,
+    units: str | None = None,
+    saved_to: str | None = None,
+    not_saved: str | None = None,
+    width: int = 80,
+) -> RenderableType:
+    """The end-of-session panel: totals, per segment kind, per incline band, where it was saved."""
+    if summary is None or summary.last is None:
+        summary = SessionSummary()
+        summary.add(snapshot)
+    mode = units if units in UNIT_MODES else snapshot.units if snapshot.units in UNIT_MODES else "metric"
+    imperial = is_imperial(mode)
+    reason = STOP_WORDS.get(snapshot.stop_reason, "") if snapshot.stop_reason else ""
+    if summary.moving_s <= 0 and summary.distance_m <= 0:
+        # quit before the belt ever moved: no table of zeros and "-- min/km", just say so
+        lines: list[RenderableType] = [Text("Nothing was walked: the belt was never started.", style=S_LABEL)]
+        if not_saved is not None:
+            lines.append(Text(not_saved, style=S_LABEL))
+        elif snapshot.session_id is not None:
+            lines.append(
+                Text(f"Recorded as session {snapshot.session_id} (treadwalk history).", style=S_LABEL)
+            )
+        return Panel(
+            Group(*lines), title="treadwalk", title_align="left", border_style=S_DIM, width=min(width, 100)
+        )
+    head = Text()
+    head.append(f"{format_duration(summary.moving_s)}", style=S_TIME)
+    head.append(" moving · ", style=S_LABEL)
+    head.append(distance_text(summary.distance_m, imperial), style=S_TIME)
+    head.append(" · ", style=S_LABEL)
+    head.append(ascent_text(summary.ascent_m, imperial), style=S_TIME)
+    head.append(" up", style=S_LABEL)
+    if snapshot.energy_kcal is not None:
+        head.append(f" · {snapshot.energy_kcal:.0f} kcal", style=S_TIME)
+    head.append(" · average ", style=S_LABEL)
+    head.append(pace_text(summary.avg_speed_kmh, imperial), style=S_SPEED)
+    head.append(
+        f" ({speed_text(summary.avg_speed_kmh, 'imperial' if imperial else 'metric')})", style=S_LABEL
+    )
+
+    kinds = Table(box=None, pad_edge=False, show_edge=False, header_style=S_LABEL, padding=(0, 1))
+    kinds.add_column("segment kind")
+    kinds.add_column("time", justify="right")
+    kinds.add_column("distance", justify="right")
+    kinds.add_column("pace", justify="right")
+    order = ["warmup", "work", "recovery", "cooldown"]
+    for kind in order + sorted(k for k in summary.by_kind if k not in order):
+        tot = summary.by_kind.get(kind)
+        if tot is None:
+            continue
+        kmh = tot.distance_m / tot.time_s * 3.6 if tot.time_s > 0 else None
+        kinds.add_row(
+            kind,
+            format_duration(tot.time_s),
+            distance_text(tot.distance_m, imperial),
+            pace_text(kmh, imperial),
+        )
+    if not summary.by_kind:
+        kinds.add_row("(nothing walked)", "", "", "")
+
+    bands = Table(box=None, pad_edge=False, show_edge=False, header_style=S_LABEL, padding=(0, 1))
+    bands.add_column("incline band")
+    bands.add_column("time", justify="right")
+    bands.add_column("share", justify="right")
+    total_band = sum(summary.by_band_s.values())
+    for name, _lower in INCLINE_BANDS:
+        sec = summary.by_band_s.get(name)
+        if sec is None:
+            continue
+        share = f"{100 * sec / total_band:.0f} %" if total_band > 0 else ""
+        bands.add_row(name, format_duration(sec), share)
+    if not summary.by_band_s:
+        bands.add_row("(nothing walked)", "", "")
+
+    grid = Table.grid(padding=(0, 4))
+    if width >= 76:
+        grid.add_row(kinds, bands)
+        body: list[RenderableType] = [head, Text(), grid]
+    else:
+        body = [head, Text(), kinds, Text(), bands]
+    plan = snapshot.plan
+    done = len(summary.segments_seen)
+    body.append(Text(f"\n{done} of {len(plan.segments)} segments of {plan.name}", style=S_LABEL))
+    where = Text()
+    if not_saved is not None:
+        where.append(not_saved, style="bold")
+    elif snapshot.session_id is not None:
+        where.append(f"Saved as session {snapshot.session_id}", style="bold")
+        where.append(f"  (treadwalk history show {snapshot.session_id})", style=S_LABEL)
+    if saved_to and not_saved is None:
+        where.append(("  in " if where.cell_len else "Saved in ") + saved_to, style=S_LABEL)
+    if where.cell_len:
+        body.append(where)
+    title = "Session summary" + (f" · {reason}" if reason else "")
+    return Panel(Group(*body), title=title, title_align="left", border_style=S_DIM, width=min(width, 100))

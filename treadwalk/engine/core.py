@@ -1,4 +1,5 @@
-"""The functional core of the session engine: one pure ``step``. Imports stdlib and treadwalk.core only.
+"""The functional core of the session engine: one pure ``step``. Imports stdlib, treadwalk.core and
+the engine's own pure ``heart`` (the heart-rate controller) only.
 
 ``step(state, now, machine, inputs) -> (state, actions)`` takes the previous ``EngineState``, the
 clock time, the machine's latest ``TreadmillState`` and what arrived since the last step (walker
@@ -17,6 +18,14 @@ machine's grid under the walker's caps (rounded, never truncated); the commanded
 toward it through a token bucket: it may move at once by ``burst`` (one grid step, or a tick's
 worth of rate), then at ``Limits.max_*_step_*_per_s``; every command is on the grid and inside the
 caps. A clamp is kept in ``state.clamped`` and reported once per new reason as a ``clamped`` event.
+
+Heart rate (safety rule 6). ``Inputs.heart`` carries the latest reading (``HeartReading``: bpm or None,
+and when); a reading older than ``Settings.heart_fresh_s`` is no reading. On a segment that holds
+heart rate the adjusted axis' wanted value is the controller's working point (``engine.heart``);
+the walker's +/- and a console change move that point instead of being undone; the loop is fed
+once per new reading and counts as settled only when no programmed ramp is playing. Above
+``Limits.ceiling_bpm`` every segment eases off at once (``heart.ease_off``). Outside heart-rate
+segments the reading is only shown (``SessionSnapshot.hr_*``).
 
 Safety rules 1 and 4. The belt starts only from ``READY`` on a ``START`` (or ``TOGGLE_PAUSE``)
 command whose source is not remote (``CommandSource.remote``: MQTT, the web page), or with ``Settings.auto_start`` (``run --yes``), and always
@@ -41,6 +50,8 @@ from treadwalk.core.model import (
     ConnectionState,
     ControlLost,
     EventKind,
+    HrAdjust,
+    HrHold,
     Limits,
     MachineEvent,
     MachineStarted,
@@ -55,12 +66,16 @@ from treadwalk.core.model import (
     TreadmillState,
 )
 from treadwalk.core.units import Grid, format_distance, format_duration, format_speed, snap
+from treadwalk.core.zones import Zone, zone_of
+
+from .heart import HrAction, HrBounds, HrLoop, HrTuning, ease_off, start_loop, step_loop
 
 __all__ = [
     "Action",
     "Emit",
     "EngineState",
     "Failure",
+    "HeartReading",
     "Inputs",
     "PauseBelt",
     "SetIncline",
@@ -105,6 +120,9 @@ class Settings:
     # Clock seconds per real second (the clock's speedup). The countdown is the walker's time to
     # step on and get ready (safety rule 1): it lasts ``countdown_s`` REAL seconds at any speedup.
     time_scale: float = 1.0
+    hr_tuning: HrTuning = field(default_factory=HrTuning)  # the heart-rate controller's timing and steps
+    hr_zones: tuple[Zone, ...] = ()  # the walker's zones, to show which one a reading is in
+    heart_fresh_s: float = 5.0  # a reading older than this is no reading (safety rule 6)
 
     def __post_init__(self) -> None:
         if not (self.time_scale >= 1.0 and math.isfinite(self.time_scale)):
@@ -163,6 +181,17 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
+class HeartReading:
+    """The engine's view of the heart-rate source: the latest reading (``bpm`` None: no reading,
+    for whatever reason the source found) and its clock time."""
+
+    bpm: float | None
+    at: float
+    reason: str | None = None  # why there is no reading (a core.heart.HrReason value)
+    battery_pct: int | None = None  # the strap's battery, when it reports one
+
+
+@dataclass(frozen=True, slots=True)
 class Inputs:
     """What arrived since the previous step."""
 
@@ -173,6 +202,7 @@ class Inputs:
     failures: tuple[Failure, ...] = ()
     link_lost: str | None = None  # the port raised ConnectionLost: why
     error: str | None = None  # something else broke: end the session now
+    heart: HeartReading | None = None  # the heart-rate source's latest reading, if it has a new one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,6 +280,13 @@ class EngineState:
     last_belt: BeltState = BeltState.UNKNOWN
     stop_reason: StopReason | None = None
     message: str | None = None
+    # heart rate
+    heart: HeartReading | None = None
+    hr_loop: HrLoop | None = None  # the controller of segment ``hr_loop_seg``
+    hr_loop_seg: int = -1
+    hr_fed_at: float = -math.inf  # the reading the loop last saw
+    hr_ease_at: float = -math.inf  # the ceiling's last step outside heart-rate segments
+    hr_action: HrAction | None = None
 
     @property
     def done(self) -> bool:
@@ -294,6 +331,8 @@ def _seg_len_m(seg: PlanSegment, extra: float) -> float | None:
 
 
 def _seg_fraction(s: EngineState, now: float, seg: PlanSegment) -> float:
+    if seg.open:
+        return 0.0  # no end to be a fraction of
     length_s = _seg_len_s(seg, s.seg_extra)
     if length_s is not None:
         return 1.0 if length_s <= 0 else (moving_s(s, now) - s.seg_start_t) / length_s
@@ -329,11 +368,14 @@ def step(
         s = _finish(s, now, StopReason.ERROR, inputs.error, out)
     for failure in inputs.failures:
         s = _on_failure(s, now, failure, out)
+    if inputs.heart is not None:
+        s = replace(s, heart=inputs.heart)
     for command in inputs.commands:
         mark = len(out)
         s = _on_command(s, now, command, out)
         _tag_source(out, mark, command.source)
     s = _advance(s, now, machine, out)
+    s = _heart(s, now, out)
     s = _drive(s, now, dt, machine, out)
     return s, tuple(out)
 
@@ -578,7 +620,7 @@ def _console_target(
             f"Incline set on the console: {incline:g} %, kept for this segment.",
             incline_pct=incline,
         )
-    return s
+    return _hr_console(s, now)
 
 
 def _on_link(
@@ -728,6 +770,9 @@ def _on_command(s: EngineState, now: float, c: Command, out: list[Action]) -> En
             seg = s.segment
             if seg is None:
                 return s
+            if seg.open:
+                _emit(out, EventKind.COMMAND, "This segment lasts until you press n.", command="extend")
+                return s
             default = s.settings.extend_s if seg.duration_s is not None else s.settings.extend_m
             value = default if c.value is None else c.value
             extra = max(s.seg_extra + value, -(seg.duration_s or seg.distance_m or 0.0))
@@ -770,6 +815,8 @@ def _override(s: EngineState, now: float, c: Command, out: list[Action]) -> Engi
     if grid is None:
         _emit(out, EventKind.WARNING, "This treadmill cannot set incline.")
         return s
+    if (loop := _hr_loop(s, incline=not speed)) is not None:
+        return _hr_override(s, now, c.value, loop, grid, speed=speed, out=out)
     planned = seg.speed_at(fraction) if speed else seg.incline_at(fraction)
     console = s.console_speed_kmh if speed else s.console_incline_pct
     held = s.speed_override_kmh if speed else s.incline_override_pct
@@ -847,6 +894,7 @@ def _enter_segment(s: EngineState, now: float, out: list[Action]) -> EngineState
         if seg.duration_s is not None
         else format_distance(seg.distance_m or 0.0, units)
     )
+    until = "until you press n" if seg.open else f"for {length}"
 
     def one(x: float) -> str:  # a scaled profile (--fit-to-caps) has 3.309 km/h: say 3.3
         return f"{round(x, 1):g}"
@@ -860,7 +908,7 @@ def _enter_segment(s: EngineState, now: float, out: list[Action]) -> EngineState
     _emit(
         out,
         EventKind.SEGMENT,
-        f"{seg.name}: {speed}, {incline} % for {length}.",
+        f"{seg.name}: {speed}, {incline} % {until}.",
         index=s.seg_index,
         name=seg.name,
         segment_kind=seg.kind,
@@ -945,6 +993,8 @@ def _advance(s: EngineState, now: float, machine: TreadmillState, out: list[Acti
             if t < end_t - _EPS:
                 break
             s = _next_segment(s, now, end_t, out, completed=True)  # starts at the deadline, not now
+        elif seg.open:
+            break  # until the walker skips it (n, or MQTT skip)
         else:
             length_m = _seg_len_m(seg, s.seg_extra)
             assert length_m is not None
@@ -1001,6 +1051,8 @@ def _want(s: EngineState, now: float, *, incline: bool) -> tuple[float | None, f
     if seg is None:
         return None, None
     f = _seg_fraction(s, now, seg)
+    if (loop := _hr_loop(s, incline=incline)) is not None:
+        return loop.value, None  # the heart-rate controller's working point
     if incline:
         if s.console_incline_pct is not None:
             return s.console_incline_pct, s.console_incline_pct
@@ -1160,12 +1212,14 @@ def snapshot(
         length_s = _seg_len_s(seg, s.seg_extra)
         if length_s is not None:
             seg_remaining_s = max(0.0, length_s - seg_elapsed)
+        elif seg.open:
+            seg_remaining_s = None  # until skipped
         else:
             length_m = _seg_len_m(seg, s.seg_extra) or 0.0
             seg_remaining_m = max(0.0, length_m - (s.odometer_m - s.seg_start_m))
             v = max(machine.speed_kmh or seg.mean_speed_kmh, 0.5) / 3.6
             seg_remaining_s = seg_remaining_m / v
-        session_remaining = seg_remaining_s + rest_after + cooldown_after
+        session_remaining = (seg_remaining_s or 0.0) + rest_after + cooldown_after
     elif s.phase is Phase.COOLDOWN and s.cooldown_start_t is not None:
         seg_elapsed = t - s.cooldown_start_t
         seg_remaining_s = max(0.0, s.cooldown_len_s - seg_elapsed)
@@ -1207,4 +1261,183 @@ def snapshot(
         session_id=session_id,
         units=s.settings.units,
         message=s.message,
+        **_hr_view(s, now),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Heart rate: the hooks into ``engine.heart``
+
+
+def _fresh_bpm(s: EngineState, now: float) -> float | None:
+    h = s.heart
+    if h is None or h.bpm is None or now - h.at > s.settings.heart_fresh_s + _EPS:
+        return None
+    return h.bpm
+
+
+def _hr_hold(s: EngineState) -> HrHold | None:
+    seg = s.segment
+    if seg is None or seg.hr is None or not seg.hr.resolved:
+        return None
+    if seg.hr.adjust is HrAdjust.INCLINE and s.incline_grid is None:
+        return None  # the machine cannot set incline: the segment plays as written
+    return seg.hr
+
+
+def _hr_loop(s: EngineState, *, incline: bool) -> HrLoop | None:
+    """The working point of this segment's controller, when it moves the asked axis."""
+    hold = _hr_hold(s)
+    if hold is None or s.hr_loop is None or s.hr_loop_seg != s.seg_index:
+        return None
+    return s.hr_loop if (hold.adjust is HrAdjust.INCLINE) == incline else None
+
+
+def _hr_bounds(s: EngineState, hold: HrHold) -> HrBounds | None:
+    """The segment's bounds inside the machine's range and the walker's caps (safety rule 3)."""
+    by_incline = hold.adjust is HrAdjust.INCLINE
+    grid = s.incline_grid if by_incline else s.speed_grid
+    if grid is None:
+        return None
+    cap = s.limits.max_incline_pct if by_incline else s.limits.max_speed_kmh
+    top = _clamp_to(hold.maximum, grid, cap)
+    low = min(_clamp_to(hold.minimum, grid, cap), top)
+    floor = max(grid.minimum, 0.0) if by_incline else grid.minimum
+    step_ = s.settings.hr_tuning.step_for(hold.adjust, grid.step)
+    return HrBounds(snap(low, grid), snap(top, grid, cap=cap), step_, min(floor, snap(low, grid)))
+
+
+def _heart(s: EngineState, now: float, out: list[Action]) -> EngineState:
+    if s.done or s.phase is not Phase.RUNNING or s.held or s.paused_by is not None:
+        return s
+    bpm = _fresh_bpm(s, now)
+    fresh_at = s.heart.at if s.heart is not None and bpm is not None else None
+    hold = _hr_hold(s)
+    seg = s.segment
+    if hold is None or seg is None:
+        if fresh_at is not None and fresh_at <= s.hr_fed_at:
+            return s  # nothing new from the strap since the last look
+        return _hr_ease_off(s, now, bpm, out)
+    bounds = _hr_bounds(s, hold)
+    if bounds is None:
+        return s
+    by_incline = hold.adjust is HrAdjust.INCLINE
+    loop = s.hr_loop
+    if loop is None or s.hr_loop_seg != s.seg_index:
+        begin = seg.incline_pct if by_incline else seg.speed_kmh
+        loop = start_loop(min(max(begin, bounds.minimum), bounds.maximum), now)
+        s = replace(s, hr_loop=loop, hr_loop_seg=s.seg_index, hr_action=None)
+    if fresh_at is not None and fresh_at <= s.hr_fed_at:
+        return s  # nothing new from the strap since the last look
+    axis, other = (s.incline, s.speed) if by_incline else (s.speed, s.incline)
+    ramping = seg.end_speed_kmh if by_incline else seg.end_incline_pct
+    settled = (
+        (ramping is None or _seg_fraction(s, now, seg) >= 1.0)
+        and axis.value is not None
+        and axis.value == axis.wanted
+        and other.value == other.wanted
+    )
+    units = s.settings.units
+
+    def show(v: float) -> str:
+        return f"{v:g} %" if by_incline else format_speed(v, units)
+
+    assert hold.low_bpm is not None and hold.high_bpm is not None
+    loop, move = step_loop(
+        loop, now, bpm, hold.low_bpm, hold.high_bpm, bounds, s.limits.ceiling_bpm, settled,
+        s.settings.hr_tuning, what=hold.adjust.value, show=show,
+    )  # fmt: skip
+    if move is not None:
+        _emit(
+            out, EventKind.HEART_RATE, move.message, action=move.action.value, bpm=move.bpm,
+            value=move.value, adjust=hold.adjust.value,
+        )  # fmt: skip
+    fed = fresh_at if fresh_at is not None else s.hr_fed_at
+    return replace(s, hr_loop=loop, hr_loop_seg=s.seg_index, hr_fed_at=fed, hr_action=loop.last)
+
+
+def _hr_ease_off(s: EngineState, now: float, bpm: float | None, out: list[Action]) -> EngineState:
+    """Above the ceiling on a segment that does not hold heart rate: incline first, then speed."""
+    seg, grid, grid_i = s.segment, s.speed_grid, s.incline_grid
+    fed = s.heart.at if s.heart is not None and bpm is not None else s.hr_fed_at
+    if seg is None or grid is None or bpm is None or s.limits.ceiling_bpm is None:
+        return (
+            replace(s, hr_fed_at=fed, hr_action=None) if s.hr_action is not None or fed != s.hr_fed_at else s
+        )
+    tuning = s.settings.hr_tuning
+    ease = ease_off(
+        now, bpm, s.limits.ceiling_bpm, s.hr_ease_at, s.speed.wanted,
+        s.incline.wanted if grid_i is not None else None, grid.minimum,
+        max(grid_i.minimum, 0.0) if grid_i is not None else 0.0,
+        tuning.step_for(HrAdjust.SPEED, grid.step),
+        tuning.step_for(HrAdjust.INCLINE, grid_i.step if grid_i is not None else 0.0), tuning,
+        show_speed=lambda v: format_speed(v, s.settings.units),
+    )  # fmt: skip
+    above = bpm > s.limits.ceiling_bpm
+    if ease is None:
+        action = HrAction.CEILING if above else None
+        return replace(s, hr_fed_at=fed, hr_action=action)
+    f = _seg_fraction(s, now, seg)
+    if ease.adjust is HrAdjust.INCLINE:
+        if s.console_incline_pct is not None:
+            s = replace(s, console_incline_pct=ease.value)
+        else:
+            s = replace(s, incline_override_pct=ease.value - seg.incline_at(f))
+    elif s.console_speed_kmh is not None:
+        s = replace(s, console_speed_kmh=ease.value)
+    else:
+        s = replace(s, speed_override_kmh=ease.value - seg.speed_at(f))
+    _emit(
+        out, EventKind.HEART_RATE, ease.message, action=HrAction.CEILING.value, bpm=bpm, value=ease.value,
+        adjust=ease.adjust.value,
+    )  # fmt: skip
+    return replace(s, hr_fed_at=fed, hr_ease_at=now, hr_action=HrAction.CEILING)
+
+
+def _hr_override(
+    s: EngineState, now: float, delta: float, loop: HrLoop, grid: Grid, *, speed: bool, out: list[Action]
+) -> EngineState:
+    """The walker's +/- on the axis the heart-rate loop moves: a new working point, kept."""
+    cap = s.limits.max_speed_kmh if speed else s.limits.max_incline_pct
+    current = _clamp_to(loop.value, grid, cap)
+    target = snap(current + delta, grid, cap=cap)
+    name = "Speed" if speed else "Incline"
+    shown = format_speed(target, s.settings.units) if speed else f"{target:g} %"
+    data = {"speed_kmh": target} if speed else {"incline_pct": target}
+    if abs(target - current) < 1e-9 and delta != 0:
+        note = f"{name} stays {shown}: the {'top' if delta > 0 else 'bottom'} of what is allowed."
+        if note != s.edge_note:
+            _emit(out, EventKind.CLAMPED, note, **data)
+        return replace(s, edge_note=note)
+    _emit(out, EventKind.OVERRIDE, f"{name} {shown} (heart rate holds from there).", **data, hr=True)
+    return replace(s, edge_note=None, hr_loop=loop.moved_to(target, now))
+
+
+def _hr_console(s: EngineState, now: float) -> EngineState:
+    """A console change on the axis the heart-rate loop moves becomes its working point."""
+    loop = _hr_loop(s, incline=False)
+    if loop is not None and s.console_speed_kmh is not None:
+        return replace(s, hr_loop=loop.moved_to(s.console_speed_kmh, now), console_speed_kmh=None)
+    loop = _hr_loop(s, incline=True)
+    if loop is not None and s.console_incline_pct is not None:
+        return replace(s, hr_loop=loop.moved_to(s.console_incline_pct, now), console_incline_pct=None)
+    return s
+
+
+def _hr_view(s: EngineState, now: float) -> dict[str, Any]:
+    bpm = _fresh_bpm(s, now)
+    hold = _hr_hold(s)
+    h = s.heart
+    reason = None
+    if h is not None and bpm is None:
+        reason = h.reason or ("stale" if h.bpm is not None else None)
+    return {
+        "hr_bpm": bpm,
+        "hr_reason": reason,
+        "hr_battery_pct": h.battery_pct if h is not None else None,
+        "hr_zone": zone_of(bpm, s.settings.hr_zones),
+        "hr_low_bpm": hold.low_bpm if hold is not None else None,
+        "hr_high_bpm": hold.high_bpm if hold is not None else None,
+        "hr_adjust": hold.adjust.value if hold is not None else None,
+        "hr_action": s.hr_action.value if s.hr_action is not None else None,
+    }

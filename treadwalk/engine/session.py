@@ -37,6 +37,7 @@ from treadwalk.core.model import (
     SessionSnapshot,
     StopReason,
 )
+from treadwalk.heartrate.port import HeartRate
 from treadwalk.treadmill.port import Treadmill
 
 from .caps import CapsExceeded, over_caps
@@ -45,6 +46,7 @@ from .core import (
     Emit,
     EngineState,
     Failure,
+    HeartReading,
     Inputs,
     PauseBelt,
     SetIncline,
@@ -121,6 +123,7 @@ class Session:
         settings: Settings | None = None,
         session_id: int | None = None,
         enter_treadmill: bool = True,
+        heart_rate: HeartRate | None = None,
         action_timeout_s: float = 12.0,
         stop_timeout_s: float = 10.0,
     ) -> None:
@@ -131,6 +134,7 @@ class Session:
         self._broken_observers: set[int] = set()
         self._session_id = session_id
         self._enter = enter_treadmill
+        self._heart = heart_rate
         self._action_timeout_s = action_timeout_s
         self._stop_timeout_s = stop_timeout_s
         settings = settings or Settings()
@@ -168,6 +172,11 @@ class Session:
 
     def add_observer(self, observer: Observer) -> None:
         self._observers.append(observer)
+
+    def notify(self, kind: EventKind, message: str, data: dict[str, Any] | None = None) -> None:
+        """An observer's own news for every observer (the recorder: "recording is failing"), as
+        a ``SessionEvent`` now. Never touches the belt logic."""
+        self._publish_event(Emit(kind, message, dict(data or {})))
 
     @property
     def state(self) -> EngineState:
@@ -233,6 +242,8 @@ class Session:
                 raise self._pump_error
             if self._fatal is not None and inputs.error is None:
                 inputs = replace(inputs, error=self._fatal)
+            if self._heart is not None:
+                inputs = replace(inputs, heart=self._heart_reading())
             now = self._clock.now()
             self._state, actions = step(self._state, now, tm.state, inputs)
             await self._execute(actions)
@@ -277,6 +288,21 @@ class Session:
             async with asyncio.timeout(delay):
                 await self._wake.wait()
         self._wake.clear()
+
+    def _heart_reading(self) -> HeartReading:
+        """The heart-rate source's judgement now (safety rule 6: no reading is None, with why)."""
+        assert self._heart is not None
+        try:
+            status = self._heart.status()
+        except Exception:  # a bug in a source is no reading, never a stopped walk
+            log.exception("the heart-rate source failed; going on without a reading")
+            return HeartReading(None, self._clock.now(), reason="no_source")
+        reading = status.reading
+        battery = status.battery_pct
+        if reading is None:
+            why = status.reason.value if status.reason is not None else "no_source"
+            return HeartReading(None, self._clock.now(), reason=why, battery_pct=battery)
+        return HeartReading(float(reading.bpm), reading.at, battery_pct=battery)
 
     async def _pump_machine_events(self) -> None:
         try:

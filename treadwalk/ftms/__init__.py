@@ -1,4 +1,5 @@
-"""The FTMS codec: bytes of the Fitness Machine Service <-> typed values. No I/O.
+"""The FTMS and Heart Rate codec: bytes of the Fitness Machine, Heart Rate and Battery services <->
+typed values. No I/O.
 
 Imports only the standard library and ``treadwalk.core``. Every decode failure raises
 ``treadwalk.core.errors.DecodeError`` (characteristic, raw bytes, reason); nothing else escapes a
@@ -7,6 +8,7 @@ decoder. Encoders raise ``ValueError`` for values the wire cannot carry.
 - ``treadmill_data``: 0x2ACD, with multi-packet split and reassembly;
 - ``machine``: 0x2ACC features, 0x2AD4/0x2AD5 ranges, 0x2AD3 training status, advertisement;
 - ``control``: 0x2AD9 control point requests/responses, 0x2ADA machine status;
+- ``heart_rate``: 0x2A37 heart rate measurement, 0x2A38 body sensor location, 0x2A19 battery;
 - ``uuids``: the UUID strings.
 
 ``decode(char, data)`` dispatches on a characteristic (``2acd``, ``0x2ACD``, the full UUID) or
@@ -47,6 +49,20 @@ from .control import (
     start_or_resume,
     stop,
 )
+from .heart_rate import (
+    RESET_ENERGY_EXPENDED,
+    BatteryLevel,
+    BodySensorLocation,
+    HeartRateMeasurement,
+    SensorLocation,
+    decode_battery_level,
+    decode_body_sensor_location,
+    decode_heart_rate_measurement,
+    encode_battery_level,
+    encode_body_sensor_location,
+    encode_heart_rate_measurement,
+    max_rr_intervals,
+)
 from .machine import (
     MACHINE_FEATURE_NAMES,
     MACHINE_TYPE_NAMES,
@@ -76,12 +92,18 @@ from .treadmill_data import (
     split_treadmill_record,
 )
 from .uuids import (
+    BATTERY_LEVEL_UUID,
+    BATTERY_SERVICE_UUID,
+    BODY_SENSOR_LOCATION_UUID,
     CONTROL_POINT_UUID,
     DEVICE_INFORMATION_SERVICE_UUID,
     FEATURE_UUID,
     FIRMWARE_REVISION_UUID,
     FTMS_SERVICE_UUID,
     HARDWARE_REVISION_UUID,
+    HEART_RATE_CONTROL_POINT_UUID,
+    HEART_RATE_MEASUREMENT_UUID,
+    HEART_RATE_SERVICE_UUID,
     INCLINE_RANGE_UUID,
     MACHINE_STATUS_UUID,
     MANUFACTURER_NAME_UUID,
@@ -96,6 +118,9 @@ from .uuids import (
 )
 
 __all__ = [
+    "BATTERY_LEVEL_UUID",
+    "BATTERY_SERVICE_UUID",
+    "BODY_SENSOR_LOCATION_UUID",
     "CHARACTERISTICS",
     "CONTROL_POINT_UUID",
     "DEVICE_INFORMATION_SERVICE_UUID",
@@ -103,12 +128,16 @@ __all__ = [
     "FIRMWARE_REVISION_UUID",
     "FTMS_SERVICE_UUID",
     "HARDWARE_REVISION_UUID",
+    "HEART_RATE_CONTROL_POINT_UUID",
+    "HEART_RATE_MEASUREMENT_UUID",
+    "HEART_RATE_SERVICE_UUID",
     "INCLINE_RANGE_UUID",
     "MACHINE_FEATURE_NAMES",
     "MACHINE_STATUS_UUID",
     "MACHINE_TYPE_NAMES",
     "MANUFACTURER_NAME_UUID",
     "MODEL_NUMBER_UUID",
+    "RESET_ENERGY_EXPENDED",
     "SERIAL_NUMBER_UUID",
     "SOFTWARE_REVISION_UUID",
     "SPEED_RANGE_UUID",
@@ -116,14 +145,18 @@ __all__ = [
     "TRAINING_STATUS_UUID",
     "TREADMILL_DATA_UUID",
     "Advertisement",
+    "BatteryLevel",
+    "BodySensorLocation",
     "ControlRequest",
     "ControlResponse",
     "Decoded",
     "Features",
+    "HeartRateMeasurement",
     "InclineRange",
     "MachineStatus",
     "OpCode",
     "ResultCode",
+    "SensorLocation",
     "SpeedRange",
     "StatusOp",
     "StopControl",
@@ -133,24 +166,31 @@ __all__ = [
     "TreadmillDataAssembler",
     "decode",
     "decode_advertisement",
+    "decode_battery_level",
+    "decode_body_sensor_location",
     "decode_control_point",
     "decode_control_request",
     "decode_control_response",
     "decode_features",
+    "decode_heart_rate_measurement",
     "decode_incline_range",
     "decode_machine_status",
     "decode_speed_range",
     "decode_training_status",
     "decode_treadmill_data",
     "encode_advertisement",
+    "encode_battery_level",
+    "encode_body_sensor_location",
     "encode_control_request",
     "encode_control_response",
     "encode_features",
+    "encode_heart_rate_measurement",
     "encode_incline_range",
     "encode_machine_status",
     "encode_speed_range",
     "encode_training_status",
     "encode_treadmill_data",
+    "max_rr_intervals",
     "pause",
     "request_control",
     "reset",
@@ -188,6 +228,9 @@ _DECODERS: dict[str, Callable[[bytes], Decoded]] = {
     "2ad5": decode_incline_range,
     "2ad9": decode_control_point,
     "2ada": decode_machine_status,
+    "2a37": decode_heart_rate_measurement,
+    "2a38": decode_body_sensor_location,
+    "2a19": decode_battery_level,
     "adv": decode_advertisement,
 }
 

@@ -1,4 +1,5 @@
-"""GATT UUIDs of the Fitness Machine Service and Device Information, as full lower-case strings.
+"""GATT UUIDs of the Fitness Machine, Heart Rate, Battery and Device Information services, as full
+lower-case strings.
 
 Stdlib only. ``short(uuid)`` turns any spelling (``2ACD``, ``0x2acd``, the full form) into the
 four-hex-digit key the codec dispatches on.
@@ -7,12 +8,18 @@ four-hex-digit key the codec dispatches on.
 from __future__ import annotations
 
 __all__ = [
+    "BATTERY_LEVEL_UUID",
+    "BATTERY_SERVICE_UUID",
+    "BODY_SENSOR_LOCATION_UUID",
     "CONTROL_POINT_UUID",
     "DEVICE_INFORMATION_SERVICE_UUID",
     "FEATURE_UUID",
     "FIRMWARE_REVISION_UUID",
     "FTMS_SERVICE_UUID",
     "HARDWARE_REVISION_UUID",
+    "HEART_RATE_CONTROL_POINT_UUID",
+    "HEART_RATE_MEASUREMENT_UUID",
+    "HEART_RATE_SERVICE_UUID",
     "INCLINE_RANGE_UUID",
     "MACHINE_STATUS_UUID",
     "MANUFACTURER_NAME_UUID",
@@ -50,6 +57,13 @@ FIRMWARE_REVISION_UUID = uuid16(0x2A26)
 HARDWARE_REVISION_UUID = uuid16(0x2A27)
 SOFTWARE_REVISION_UUID = uuid16(0x2A28)
 MANUFACTURER_NAME_UUID = uuid16(0x2A29)
+
+HEART_RATE_SERVICE_UUID = uuid16(0x180D)
+HEART_RATE_MEASUREMENT_UUID = uuid16(0x2A37)
+BODY_SENSOR_LOCATION_UUID = uuid16(0x2A38)
+HEART_RATE_CONTROL_POINT_UUID = uuid16(0x2A39)
+BATTERY_SERVICE_UUID = uuid16(0x180F)
+BATTERY_LEVEL_UUID = uuid16(0x2A19)
 
 
 def short(uuid: str) -> str:

@@ -8,10 +8,13 @@ output back gives an equal ``Profile`` (tested with hypothesis).
 
 from __future__ import annotations
 
+import tomllib
+from typing import Any
+
 from .model import Item, Profile, ProfileCue, Repeat, Segment
 from .quantities import format_duration_text, format_number
 
-__all__ = ["dump_profile", "toml_string"]
+__all__ = ["dump_profile", "segment_data", "toml_string"]
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
@@ -42,21 +45,42 @@ def _segment(seg: Segment, header: str) -> list[str]:
     if seg.name is not None:
         lines.append(f"name = {toml_string(seg.name)}")
     lines.append(f"kind = {toml_string(seg.kind)}")
+    if seg.open:
+        lines.append('duration = "open"')
     if seg.duration_s is not None:
         lines.append(f"duration = {toml_string(format_duration_text(seg.duration_s))}")
     if seg.distance is not None:
         lines.append(f"distance = {toml_string(str(seg.distance))}")
     lines.append(f"speed = {seg.speed.toml()}")
+    if seg.speed_range is not None:
+        lines.append(f"speed_range = [{seg.speed_range[0].toml()}, {seg.speed_range[1].toml()}]")
     if seg.end_speed is not None:
         lines.append(f"end_speed = {seg.end_speed.toml()}")
     lines.append(f"incline = {format_number(seg.incline_pct)}")
     if seg.end_incline_pct is not None:
         lines.append(f"end_incline = {format_number(seg.end_incline_pct)}")
+    if seg.hr is not None:
+        lines.append(f"hr = {toml_string(str(seg.hr))}")
+        lines.append(f"adjust = {toml_string(seg.adjust.value)}")
+        if seg.min_speed is not None:
+            lines.append(f"min_speed = {seg.min_speed.toml()}")
+        if seg.max_speed is not None:
+            lines.append(f"max_speed = {seg.max_speed.toml()}")
+        if seg.min_incline_pct is not None:
+            lines.append(f"min_incline = {format_number(seg.min_incline_pct)}")
+        if seg.max_incline_pct is not None:
+            lines.append(f"max_incline = {format_number(seg.max_incline_pct)}")
     if seg.cues:
         lines.append("cues = [")
         lines.extend(f"    {_cue(c)}," for c in seg.cues)
         lines.append("]")
     return lines
+
+
+def segment_data(seg: Segment) -> dict[str, Any]:
+    """The segment as the loader's data (what its TOML table holds): reads back equal."""
+    data: dict[str, Any] = tomllib.loads("\n".join(_segment(seg, "segment")))["segment"][0]
+    return data
 
 
 def _items(items: tuple[Item, ...], header: str) -> list[str]:

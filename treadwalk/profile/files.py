@@ -1,9 +1,11 @@
 """Profiles on disk: loading by format, the built-in library, the user's folder, conversion.
 Stdlib and ``treadwalk.core`` only.
 
-- ``load_profile(path)`` reads ``.toml`` (the native format), ``.zwo`` (Zwift run workouts)
-  and ``.xml`` (QDomyos-Zwift programs), chosen by extension.
-- ``find_profile(name_or_path)``: a built-in by file stem (``treadwalk/profile/library``),
+- ``load_profile(path)`` reads ``.toml`` (the native format), ``.zwo`` (Zwift run workouts),
+  ``.xml`` (QDomyos-Zwift programs) and ``.fit`` (Garmin FIT workouts; fitdecode is imported
+  only then), chosen by extension.
+- ``find_profile(name_or_path)``: a built-in by file stem (the top-level ``profiles/`` of a
+  checkout, shipped inside the wheel as ``treadwalk/_profiles``),
   then the user's folder (``$TREADWALK_PROFILES``, else ``$XDG_CONFIG_HOME/treadwalk/profiles``,
   else ``~/.config/treadwalk/profiles``) by stem, then a path.
 - ``convert(src, dst)`` picks both formats by extension and writes through a temporary file
@@ -21,7 +23,7 @@ from pathlib import Path
 from treadwalk.core.errors import ProfileError, ProfileProblem, UsageError
 
 from .dump import dump_profile
-from .loader import parse_profile
+from .loader import PROFILE_MAX_BYTES, parse_profile
 from .model import Profile
 from .qzxml import read_qz_xml, write_qz_xml
 from .zwo import Paces, read_zwo, write_zwo
@@ -39,8 +41,23 @@ __all__ = [
     "write_atomic",
 ]
 
-LIBRARY = Path(__file__).resolve().parent / "library"
-FORMATS = {".toml": "treadwalk TOML", ".zwo": "Zwift run workout", ".xml": "QDomyos-Zwift program"}
+
+def _library() -> Path:
+    """The built-in library: ``treadwalk/_profiles`` inside an installed wheel (setup.py copies
+    the top-level ``profiles/`` there), else ``profiles/`` next to ``treadwalk/`` in a checkout
+    (and an editable install, which runs from the checkout)."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "_profiles"
+    return installed if installed.is_dir() else package.parent / "profiles"
+
+
+LIBRARY = _library()
+FORMATS = {
+    ".toml": "treadwalk TOML",
+    ".zwo": "Zwift run workout",
+    ".xml": "QDomyos-Zwift program",
+    ".fit": "Garmin FIT workout",
+}
 _LIST_HINT = "run 'treadwalk profiles list' to see the profiles there are"
 
 
@@ -65,10 +82,25 @@ def _format_of(path: Path) -> str:
 
 
 def load_profile(path: str | os.PathLike[str], *, paces: Paces | None = None) -> Profile:
-    """The profile in ``path`` (.toml, .zwo or .xml), or a ``ProfileError`` with every problem."""
+    """The profile in ``path`` (.toml, .zwo, .xml or .fit), or a ``ProfileError`` with every
+    problem."""
     p = Path(path)
     fmt = _format_of(p)
     try:
+        size = p.stat().st_size
+        if size > PROFILE_MAX_BYTES:
+            raise ProfileError(
+                ProfileProblem(
+                    str(p),
+                    None,
+                    f"the file is {size / 1e6:.1f} MB; a profile is at most {PROFILE_MAX_BYTES / 1e6:g} MB "
+                    "(is this the right file?)",
+                )
+            )
+        if fmt == ".fit":
+            from .fitworkout import read_fit_workout
+
+            return read_fit_workout(p.read_bytes(), str(p))
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProfileError(ProfileProblem(str(p), None, f"no such file; {_LIST_HINT}")) from None
@@ -135,8 +167,15 @@ def list_profiles(errors: list[ProfileError] | None = None) -> list[tuple[str, P
     return out
 
 
-def export_profile(profile: Profile, fmt: str, *, paces: Paces | None = None) -> tuple[str, list[str]]:
-    """The profile in format ``fmt`` (".toml", ".zwo", ".xml") and notes on what was lost."""
+def export_profile(
+    profile: Profile, fmt: str, *, paces: Paces | None = None
+) -> tuple[str | bytes, list[str]]:
+    """The profile in format ``fmt`` (".toml", ".zwo", ".xml": text; ".fit": bytes) and notes
+    on what was lost."""
+    if fmt == ".fit":
+        from .fitworkout import write_fit_workout
+
+        return write_fit_workout(profile)
     if fmt == ".zwo":
         return write_zwo(profile, paces or Paces.from_env())
     if fmt == ".xml":
@@ -144,13 +183,14 @@ def export_profile(profile: Profile, fmt: str, *, paces: Paces | None = None) ->
     return dump_profile(profile), []
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write through a temporary file in the same folder, renamed into place."""
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -177,4 +217,4 @@ def convert(
     profile = load_profile(src_p, paces=paces)
     text, notes = export_profile(profile, out_fmt, paces=paces)
     write_atomic(dst_p, text)
-    return notes
+    return [*profile.notes, *notes]

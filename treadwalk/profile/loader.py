@@ -8,7 +8,10 @@ Bounds (what home treadmills do; the walker's own caps and the machine's range a
 when playing):
 
 - speed 0.5-25 km/h (``SPEED_MIN_KMH``/``SPEED_MAX_KMH``), incline -5..40 % (``INCLINE_*``);
-- a segment lasts 1 s to 6 h, or runs 1 m to 100 km; a profile lasts at most 12 h;
+- a segment lasts 1 s to 6 h, or runs 1 m to 100 km, or is open (``duration = "open"``: it
+  plays until the walker presses n); a profile lasts at most 12 h (summed through the repeats,
+  never by expanding them);
+- a profile file is at most 1 MB (``PROFILE_MAX_BYTES``; the built-ins are a few kB);
 - repeat 1-100 times, nested at most 4 deep, never empty;
 - a cue is 1-80 characters, at an offset inside its segment (time for a time segment,
   ``at_distance`` for a distance segment).
@@ -25,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from treadwalk.core.errors import ProfileError, ProfileProblem
-from treadwalk.core.model import SegmentKind
+from treadwalk.core.model import HrAdjust, SegmentKind
+from treadwalk.core.zones import HrTarget, parse_hr_target
 
 from .model import KINDS, Item, Profile, ProfileCue, Repeat, Segment
 from .quantities import (
@@ -44,6 +48,7 @@ __all__ = [
     "DURATION_MAX_S",
     "INCLINE_MAX_PCT",
     "INCLINE_MIN_PCT",
+    "PROFILE_MAX_BYTES",
     "SPEED_MAX_KMH",
     "SPEED_MIN_KMH",
     "parse_profile",
@@ -59,6 +64,7 @@ DURATION_MAX_S = 6 * 3600.0
 DISTANCE_MIN_M = 1.0
 DISTANCE_MAX_M = 100_000.0
 TOTAL_MAX_S = 12 * 3600.0
+PROFILE_MAX_BYTES = 1_000_000
 REPEAT_MAX = 100
 NESTING_MAX = 4
 CUE_MAX_CHARS = 80
@@ -79,7 +85,15 @@ SEGMENT_KEYS = (
     "end_speed",
     "end_incline",
     "cues",
+    "hr",
+    "adjust",
+    "min_speed",
+    "max_speed",
+    "min_incline",
+    "max_incline",
+    "speed_range",
 )
+ADJUSTS = tuple(a.value for a in HrAdjust)
 REPEAT_KEYS = ("name", "repeat", "segment")
 CUE_KEYS = ("at", "at_distance", "text")
 
@@ -237,8 +251,11 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
     if kind not in KINDS:
         out.add((*path, "kind"), f'{where}: kind "{kind}" is not one of {", ".join(KINDS)}')
     duration = distance = None
+    is_open = raw.get("duration") == "open"
     if "duration" in raw and "distance" in raw:
         out.add(path, f"{where}: give a duration or a distance, not both")
+    elif is_open:
+        pass
     elif "duration" in raw:
         duration = _check(parse_duration, raw["duration"], (*path, "duration"), where, out)
         if duration is not None and not DURATION_MIN_S <= duration <= DURATION_MAX_S:
@@ -251,7 +268,10 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         if distance is not None and not DISTANCE_MIN_M <= distance.metres <= DISTANCE_MAX_M:
             out.add((*path, "distance"), f"{where}: distance {distance} is outside 1m to 100km")
     else:
-        out.add(path, f'{where}: missing duration or distance; add duration = "5m" or distance = "400m"')
+        out.add(
+            path,
+            f'{where}: missing duration or distance; add duration = "5m", distance = "400m" or duration = "open" (until you press n)',
+        )
     speed = end_speed = None
     if "speed" in raw:
         speed = _check(parse_speed, raw["speed"], (*path, "speed"), where, out)
@@ -263,6 +283,22 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         end_speed = _check(parse_speed, raw["end_speed"], (*path, "end_speed"), where, out)
         if end_speed is not None:
             _check_speed(end_speed, (*path, "end_speed"), where, out)
+    speed_range: tuple[Speed, Speed] | None = None
+    if "speed_range" in raw:
+        rng = raw["speed_range"]
+        if not isinstance(rng, list) or len(rng) != 2:
+            out.add((*path, "speed_range"), f"{where}: speed_range is two speeds: speed_range = [4.8, 5.2]")
+        else:
+            low = _check(parse_speed, rng[0], (*path, "speed_range"), where, out)
+            high = _check(parse_speed, rng[1], (*path, "speed_range"), where, out)
+            if low is not None and high is not None:
+                if low.kmh > high.kmh:
+                    out.add(
+                        (*path, "speed_range"),
+                        f"{where}: speed_range goes from the lower speed to the higher",
+                    )
+                else:
+                    speed_range = (low, high)
     incline = 0.0
     end_incline = None
     if "incline" in raw:
@@ -274,6 +310,8 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         end_incline = _check(parse_incline, raw["end_incline"], (*path, "end_incline"), where, out)
         if end_incline is not None:
             _check_incline(end_incline, (*path, "end_incline"), where, out)
+    if is_open and ("end_speed" in raw or "end_incline" in raw):
+        out.add(path, f"{where}: an open segment has no end to ramp to; drop end_speed and end_incline")
     cues: list[ProfileCue] = []
     raw_cues = raw.get("cues", [])
     if not isinstance(raw_cues, list):
@@ -284,9 +322,11 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         cue = _parse_cue(raw_cue, (*path, "cues", i), where, distance is not None, length, out)
         if cue is not None:
             cues.append(cue)
-    if len(out.found) != before or speed is None or (duration is None and distance is None):
+    hr_fields = _parse_hr(raw, path, where, speed, incline, end_speed, end_incline, out)
+    if len(out.found) != before or speed is None or (duration is None and distance is None and not is_open):
         return None
     return Segment(
+        **hr_fields,
         speed=speed,
         duration_s=duration,
         distance=distance,
@@ -296,7 +336,88 @@ def _parse_segment(raw: dict[str, Any], path: Path, out: _Problems) -> Segment |
         kind=SegmentKind(kind),
         name=name,
         cues=tuple(cues),
+        speed_range=speed_range,
+        open=is_open,
     )
+
+
+def _parse_hr(
+    raw: dict[str, Any],
+    path: Path,
+    where: str,
+    speed: Speed | None,
+    incline: float,
+    end_speed: Speed | None,
+    end_incline: float | None,
+    out: _Problems,
+) -> dict[str, Any]:
+    """``hr``, ``adjust`` and the adjusted axis' bounds: the segment's heart-rate fields."""
+    bound_keys = ("min_speed", "max_speed", "min_incline", "max_incline", "adjust")
+    if "hr" not in raw:
+        for key in bound_keys:
+            if key in raw:
+                out.add(
+                    (*path, key), f'{where}: {key} bounds a segment that holds heart rate; add hr = "zone2"'
+                )
+        return {}
+    target: HrTarget | None = _check(parse_hr_target, raw["hr"], (*path, "hr"), where, out)
+    adjust = raw.get("adjust", "speed")
+    if adjust not in ADJUSTS:
+        out.add((*path, "adjust"), f'{where}: adjust "{adjust}" is not one of {", ".join(ADJUSTS)}')
+        return {}
+    by = HrAdjust(adjust)
+    fields: dict[str, Any] = {"hr": target, "adjust": by}
+    own, other = ("speed", "incline") if by is HrAdjust.SPEED else ("incline", "speed")
+    for key in (f"min_{other}", f"max_{other}"):
+        if key in raw:
+            out.add(
+                (*path, key),
+                f'{where}: {key} bounds a segment held by {other}; this one has adjust = "{adjust}", '
+                f"so bound it with min_{own}/max_{own}",
+            )
+    if (by is HrAdjust.SPEED and end_speed is not None) or (
+        by is HrAdjust.INCLINE and end_incline is not None
+    ):
+        out.add(
+            (*path, f"end_{own}"),
+            f"{where}: a segment that holds heart rate by {own} cannot also ramp its {own}; remove end_{own}",
+        )
+    low = high = None
+    if by is HrAdjust.SPEED:
+        if "min_speed" in raw:
+            low = _check(parse_speed, raw["min_speed"], (*path, "min_speed"), where, out)
+            if low is not None:
+                _check_speed(low, (*path, "min_speed"), where, out)
+                fields["min_speed"] = low
+        if "max_speed" in raw:
+            high = _check(parse_speed, raw["max_speed"], (*path, "max_speed"), where, out)
+            if high is not None:
+                _check_speed(high, (*path, "max_speed"), where, out)
+                fields["max_speed"] = high
+        start = speed.kmh if speed is not None else None
+        lo_v = low.kmh if low is not None else None
+        hi_v = high.kmh if high is not None else None
+        unit = " km/h"
+    else:
+        for key, name in (("min_incline", "min_incline_pct"), ("max_incline", "max_incline_pct")):
+            if key in raw:
+                value = _check(parse_incline, raw[key], (*path, key), where, out)
+                if value is not None:
+                    _check_incline(value, (*path, key), where, out)
+                    fields[name] = value
+        start, lo_v, hi_v, unit = incline, fields.get("min_incline_pct"), fields.get("max_incline_pct"), " %"
+    if start is not None:
+        if lo_v is not None and lo_v > start + 1e-9:
+            out.add(
+                (*path, f"min_{own}"),
+                f"{where}: min_{own} {lo_v:g}{unit} is above the start {start:g}{unit}; the segment starts inside its bounds",
+            )
+        if hi_v is not None and hi_v < start - 1e-9:
+            out.add(
+                (*path, f"max_{own}"),
+                f"{where}: max_{own} {hi_v:g}{unit} is below the start {start:g}{unit}; the segment starts inside its bounds",
+            )
+    return fields
 
 
 def _parse_items(raw: object, path: Path, depth: int, out: _Problems) -> tuple[Item, ...]:
@@ -347,9 +468,17 @@ def _parse_repeat(raw: dict[str, Any], path: Path, depth: int, out: _Problems) -
     return Repeat(times=times, items=items, name=name)
 
 
+def _items_s(items: tuple[Item, ...]) -> float:
+    """How long the items last, repeats multiplied out arithmetically (100x100x100x100 repeats
+    cost four multiplications, not 10^8 segments)."""
+    return sum(_duration_s(i) if isinstance(i, Segment) else i.times * _items_s(i.items) for i in items)
+
+
 def _duration_s(seg: Segment) -> float:
     if seg.duration_s is not None:
         return seg.duration_s
+    if seg.open:
+        return seg.to_plan_segment().estimated_duration_s
     assert seg.distance is not None
     end = seg.end_speed.kmh if seg.end_speed is not None else seg.speed.kmh
     return seg.distance.metres / (max((seg.speed.kmh + end) / 2, 0.1) / 3.6)
@@ -402,7 +531,7 @@ def profile_from_data(
             units=units,
             source=file,
         )
-        total = sum(_duration_s(seg) for seg, _ in profile.segments())
+        total = _items_s(profile.items)
         if total > TOTAL_MAX_S:
             out.add((), f"the profile lasts {total / 3600:.1f} h; keep it under {TOTAL_MAX_S / 3600:g} h")
         out.raise_if_any()

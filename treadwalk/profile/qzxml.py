@@ -20,8 +20,12 @@ The format, as QZ reads and writes it (cagnulein/qdomyos-zwift: ``trainprogram::
   proposed in cagnulein/qdomyos-zwift#2915); older QZ versions ignore them.
 - There is no incline ramp, and a speed ramp (``speedfrom``/``speedto``) is split by QZ into
   one-second rows, so it only fits time rows: other ramps are exported as steps (a note says so).
-- Rows steered by heart rate (``zonehr``, ``hrmin``/``hrmax``) without a ``speed`` cannot be
-  played by treadwalk yet and are reported; fan, power and GPS attributes are ignored.
+- Rows steered by heart rate (``zonehr`` 1-5, or ``hrmin``/``hrmax`` in bpm, with ``minspeed``/
+  ``maxspeed`` in km/h) become segments that hold heart rate by speed (``hr``, ``min_speed``,
+  ``max_speed``), starting at ``speed`` (else ``minspeed``, else 4 km/h); a lone ``hrmin`` or ``hrmax``
+  gets a 15 bpm range. QZ steers incline by a global setting, not per row: a segment held by incline
+  is written with our own ``hradjust="incline"``, ``mininclination``, ``maxinclination`` (which QZ
+  ignores) so it reads back the same. Fan, power and GPS attributes are ignored.
 - Resolution: whole seconds, distances to the metre, speed and incline to 0.01.
 """
 
@@ -34,6 +38,7 @@ from dataclasses import replace
 from typing import Any
 
 from treadwalk.core.errors import ProfileError, ProfileProblem
+from treadwalk.core.model import HrAdjust
 
 from .loader import profile_from_data
 from .model import Profile, Repeat, Segment
@@ -125,6 +130,45 @@ def read_qz_xml(text: str, file: str) -> Profile:
     return profile_from_data(data, file, locate=locate)
 
 
+_HR_START_KMH = 4.0  # a QZ heart-rate row without speed or minspeed starts here
+_HR_SPAN_BPM = 15  # a lone hrmin or hrmax: this wide a range
+
+
+def _hr_fields(el: ET.Element) -> dict[str, Any]:
+    """A QZ heart-rate row's ``hr``, ``adjust`` and bounds, as our TOML keys ({} for other rows)."""
+    try:
+        zone = _attr_num(el, "zonehr")
+        low, high = _attr_num(el, "hrmin"), _attr_num(el, "hrmax")
+        bounds = {k: _attr_num(el, k) for k in ("minspeed", "maxspeed", "mininclination", "maxinclination")}
+    except ValueError as exc:
+        raise ValueError(f"row has a heart-rate attribute that is not a number ({exc})") from None
+    low = low if low else None  # QZ writes 0 for "not set"
+    high = high if high else None
+    if not zone and low is None and high is None:
+        return {}
+    out: dict[str, Any] = {}
+    if zone:
+        if zone != int(zone) or not 1 <= zone <= 5:
+            raise ValueError(f'row zonehr="{el.get("zonehr")}" is not a zone from 1 to 5')
+        out["hr"] = f"zone{int(zone)}"
+    else:
+        lo = low if low is not None else (high or 0) - _HR_SPAN_BPM
+        hi = high if high is not None else (low or 0) + _HR_SPAN_BPM
+        out["hr"] = f"{round(lo)}-{round(hi)}"
+    by_incline = el.get("hradjust") == "incline"
+    out["adjust"] = "incline" if by_incline else "speed"
+    names = (
+        {"mininclination": "min_incline", "maxinclination": "max_incline"}
+        if by_incline
+        else {"minspeed": "min_speed", "maxspeed": "max_speed"}
+    )
+    for attr, key in names.items():
+        value = bounds[attr]
+        if value is not None and (value > 0 or by_incline):
+            out[key] = value
+    return out
+
+
 def _row(el: ET.Element) -> dict[str, Any]:
     try:
         speed = _attr_num(el, "speed")
@@ -149,10 +193,15 @@ def _row(el: ET.Element) -> dict[str, Any]:
         item["speed"], item["end_speed"] = speed_from, speed_to
     elif speed is not None:
         item["speed"] = speed
+    hr = _hr_fields(el)
+    if "speed" in item:
+        pass
+    elif hr:
+        min_speed = hr.get("min_speed")
+        item["speed"] = min_speed if isinstance(min_speed, float) else _HR_START_KMH
     else:
-        hr = any(el.get(k) not in (None, "0") for k in ("zonehr", "hrmin", "hrmax"))
-        why = "it is steered by heart rate, which treadwalk does not play yet" if hr else "it has none"
-        raise ValueError(f'row has no speed ({why}); give it speed="5.0" (km/h)')
+        raise ValueError('row has no speed (it has none); give it speed="5.0" (km/h)')
+    item.update(hr)
     if incline is not None and incline > -100:  # QZ writes -200 (and < -50) for "no incline"
         item["incline"] = incline
     cues: list[dict[str, str]] = []
@@ -215,6 +264,24 @@ def _steps(seg: Segment) -> list[Segment]:
     return out
 
 
+def _write_hr(el: ET.Element, seg: Segment) -> None:
+    assert seg.hr is not None
+    if seg.hr.zone is not None:
+        el.set("zonehr", str(seg.hr.zone))
+    else:
+        el.set("hrmin", str(seg.hr.low_bpm))
+        el.set("hrmax", str(seg.hr.high_bpm))
+    if seg.adjust is HrAdjust.SPEED:
+        for attr, speed in (("minspeed", seg.min_speed), ("maxspeed", seg.max_speed)):
+            if speed is not None:
+                el.set(attr, format_number(round(speed.kmh, 2)))
+        return
+    el.set("hradjust", "incline")
+    for attr, pct in (("mininclination", seg.min_incline_pct), ("maxinclination", seg.max_incline_pct)):
+        if pct is not None:
+            el.set(attr, format_number(round(pct, 2)))
+
+
 def write_qz_xml(profile: Profile) -> tuple[str, list[str]]:
     """The profile as a QZ training program, and notes on what the format could not keep."""
     notes: set[str] = set()
@@ -222,6 +289,8 @@ def write_qz_xml(profile: Profile) -> tuple[str, list[str]]:
 
     def row(parent: ET.Element, seg: Segment) -> None:
         ps = seg.to_plan_segment()
+        if seg.open:
+            notes.add("QZ programs have no open rows (until n): open segments were written as 1 minute")
         el = ET.SubElement(parent, "row", duration=_hms(ps.estimated_duration_s))
         if seg.distance is not None:
             el.set("distance", format_number(round(seg.distance.metres / 1000.0, 6)))
@@ -232,6 +301,8 @@ def write_qz_xml(profile: Profile) -> tuple[str, list[str]]:
             el.set("speed", format_number(round(seg.speed.kmh, 2)))
         el.set("inclination", format_number(round(seg.incline_pct, 2)))
         el.set("forcespeed", "1")
+        if seg.hr is not None:
+            _write_hr(el, seg)
         for cue in seg.cues:
             at = cue.at_s if cue.at_s is not None else 0.0
             if cue.at_distance is not None:
@@ -255,6 +326,11 @@ def write_qz_xml(profile: Profile) -> tuple[str, list[str]]:
                 row(parent, item)
 
     items(root, profile.items)
+    if any(seg.hr is not None and seg.adjust is HrAdjust.INCLINE for seg, _ in profile.segments()):
+        notes.add(
+            "QZ steers heart rate by speed row by row (incline only by its own setting): "
+            'segments held by incline carry hradjust="incline", which QZ ignores'
+        )
     if any(s.name for s, _ in profile.segments()) or profile.description:
         notes.add("QZ programs keep no names or descriptions")
     ET.indent(root)

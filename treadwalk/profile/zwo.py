@@ -19,7 +19,8 @@ cagnulein/qdomyos-zwift, and Zwift's own run workouts):
 
 Zwift run workouts have no incline target. treadwalk writes ``Incline`` (steady),
 ``InclineLow``/``InclineHigh`` (ramps) and ``OnIncline``/``OffIncline`` (intervals) as extra
-attributes, which Zwift and QZ ignore, and reads them back. Resolution: whole seconds (or
+attributes, which Zwift and QZ ignore, and reads them back; segment names likewise (``name``,
+and ``OnName``/``OffName`` on intervals). Resolution: whole seconds (or
 metres), ``Power`` to 4 decimals (about 0.001 km/h), incline to 0.01 %.
 """
 
@@ -215,11 +216,18 @@ def read_zwo(text: str, file: str, paces: Paces | None = None) -> Profile:
         return round((power if power is not None else 1.0) * ref, 2)
 
     items: list[dict[str, Any]] = []
+    last_speed: Any = None
     for i, el in enumerate(elements):
+        item: dict[str, Any]
         tag = el.tag.lower()
         try:
-            if tag == "steadystate":
-                item: dict[str, Any] = {"kind": "work", **length(_num(el, "Duration"))}
+            if tag == "freeride" and last_speed is not None:
+                # no target: an open segment (until the walker presses n) at the speed before
+                item = {"kind": "work", "duration": "open", "speed": last_speed}
+                item["incline"] = _num(el, "Incline", 0.0)
+                item["cues"] = [_cue(o, t, False) for o, t in _events(el, False)]
+            elif tag == "steadystate":
+                item = {"kind": "work", **length(_num(el, "Duration"))}
                 item["speed"] = speed(el, _num(el, "Power"))
                 item["incline"] = _num(el, "Incline", 0.0)
                 item["cues"] = [_cue(o, t, by_distance) for o, t in _events(el, by_distance)]
@@ -252,11 +260,14 @@ def read_zwo(text: str, file: str, paces: Paces | None = None) -> Profile:
                     else:
                         off_cues.append(_cue(o - on_len, message, by_distance))
                 on["cues"], off["cues"] = on_cues, off_cues
+                for attr, part in (("OnName", on), ("OffName", off)):
+                    if (el.get(attr) or "").strip():
+                        part["name"] = el.get(attr)
                 repeat = _num(el, "Repeat", 1.0) or 1.0
                 item = {"repeat": int(repeat), "segment": [on, off]}
             else:
                 what = (
-                    "has no target speed"
+                    "has no target speed and no step before it to keep the speed of"
                     if tag == "freeride"
                     else "is not a step treadwalk knows (SteadyState, Warmup, Cooldown, Ramp, IntervalsT)"
                 )
@@ -267,7 +278,11 @@ def read_zwo(text: str, file: str, paces: Paces | None = None) -> Profile:
         except ValueError as exc:
             problems.append(ProfileProblem(file, lines[i], f"{exc}; attributes are numbers"))
             continue
+        if "segment" not in item and (el.get("name") or "").strip():
+            item["name"] = el.get("name")
         items.append(item)
+        last: dict[str, Any] = item["segment"][-1] if "segment" in item else item
+        last_speed = last.get("end_speed", last.get("speed"))
     if problems:
         raise ProfileError(problems)
     tags = [t.get("name", "").strip().lower() for t in root.iter("tag") if t.get("name", "").strip()]
@@ -313,8 +328,10 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
         notes.append(
             "a .zwo is all time or all distance: distance segments were written as their estimated time"
         )
-    if any(s.name for s in plan_segments):
-        notes.append("segment names are not kept in a .zwo")
+    if any(s.hr is not None for s in plan_segments):
+        notes.append(
+            "a run .zwo has no heart-rate targets: segments that hold heart rate were written at their start"
+        )
 
     root = ET.Element("workout_file")
     ET.SubElement(root, "author").text = "treadwalk"
@@ -354,7 +371,11 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
 
     def steady(seg: Segment) -> None:
         ramp = seg.end_speed is not None or seg.end_incline_pct is not None
-        if not ramp:
+        if seg.open:
+            notes.append("a .zwo FreeRide has no speed: an open segment plays at the speed before it")
+            el = ET.SubElement(workout, "FreeRide", Duration=str(length(seg)))
+            el.set("Incline", incline(seg.incline_pct))
+        elif not ramp:
             el = ET.SubElement(workout, "SteadyState", Duration=str(length(seg)), Power=power(seg.speed.kmh))
             el.set("pace", str(paces.default_zone))
             el.set("Incline", incline(seg.incline_pct))
@@ -368,6 +389,8 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
             el.set("InclineLow", incline(seg.incline_pct))
             end_inc = seg.end_incline_pct if seg.end_incline_pct is not None else seg.incline_pct
             el.set("InclineHigh", incline(end_inc))
+        if seg.name:
+            el.set("name", seg.name)  # an attribute Zwift ignores, read back by treadwalk
         events(el, seg)
 
     def intervals_ok(item: Repeat) -> bool:
@@ -375,7 +398,7 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
             len(item.items) == 2
             and all(isinstance(s, Segment) for s in item.items)
             and all(
-                isinstance(s, Segment) and s.end_speed is None and s.end_incline_pct is None
+                isinstance(s, Segment) and s.end_speed is None and s.end_incline_pct is None and not s.open
                 for s in item.items
             )
         )
@@ -397,6 +420,9 @@ def write_zwo(profile: Profile, paces: Paces | None = None) -> tuple[str, list[s
             el.set("pace", str(paces.default_zone))
             el.set("OnIncline", incline(on.incline_pct))
             el.set("OffIncline", incline(off.incline_pct))
+            for attr, part in (("OnName", on), ("OffName", off)):
+                if part.name:
+                    el.set(attr, part.name)
             events(el, on)
             events(el, off, base=length(on))
         elif isinstance(item, Repeat):

@@ -21,14 +21,16 @@ May import bleak, Bumble, ``treadwalk.core``. Imported only by who needs a radio
 
 from ._central import RadioDeviceDetails
 from .backend import BumbleClient, BumbleScanner, RadioConnectTimeout
-from .radios import HciRadio, VirtualRadio, open_hci_device
+from .radios import HciLink, HciRadio, VirtualRadio, open_hci_device, open_hci_link
 
 __all__ = [
     "BumbleClient",
     "BumbleScanner",
+    "HciLink",
     "HciRadio",
     "RadioConnectTimeout",
     "RadioDeviceDetails",
     "VirtualRadio",
     "open_hci_device",
+    "open_hci_link",
 ]

@@ -8,8 +8,11 @@
   Bumble's, which ignores it), and none warns about packets in flight on a link just closed.
 - ``HciRadio(spec)``: the central host on a Bumble transport (``usb:0``,
   ``tcp-client:127.0.0.1:9001``, ``pty:...``); ``open_hci_device(spec, name)`` gives the
-  peripheral side of such a transport (``treadwalk sim --hci``). A controller that ignores
-  the cancel of a timed-out connect is handled by the central (see ``_central``).
+  peripheral side of such a transport (``treadwalk sim --hci``), ``open_hci_link`` the same
+  with the transport's ``lost`` future. A controller that ignores the cancel of a timed-out
+  connect is handled by the central (see ``_central``).
+- A transport whose far end goes away (a tcp controller stopped, a dongle pulled) completes
+  ``HciRadio.lost`` / ``HciLink.lost``: the commands end on it instead of waiting for ever.
 
 Both expose ``client_backend`` / ``scanner_backend``: bleak backend classes bound to the
 radio, for ``BleakClient(..., backend=radio.client_backend)`` and ``BleakScanner``.
@@ -19,10 +22,12 @@ Imports bleak and Bumble.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -39,7 +44,7 @@ from ._central import Central, close_device
 from ._quiet import QuietController, QuietHost
 from .backend import BumbleClient, BumbleScanner
 
-__all__ = ["HciRadio", "VirtualRadio", "open_hci_device"]
+__all__ = ["HciLink", "HciRadio", "VirtualRadio", "open_hci_device", "open_hci_link"]
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +183,14 @@ class VirtualRadio(_Radio):
         self._unbind()
 
 
+def _lost(transport: Transport) -> asyncio.Future[None]:
+    """Done when the transport's source ends (its far end went away); never, if it cannot say."""
+    terminated = getattr(transport.source, "terminated", None)
+    if isinstance(terminated, asyncio.Future):
+        return terminated
+    return asyncio.get_running_loop().create_future()
+
+
 class HciRadio(_Radio):
     """The central host on a Bumble HCI transport: a USB dongle, a tcp/pty virtual controller."""
 
@@ -186,11 +199,20 @@ class HciRadio(_Radio):
         self.spec = spec
         self._address = address
         self._transport: Transport | None = None
+        self._lost: asyncio.Future[None] | None = None
+
+    @property
+    def lost(self) -> asyncio.Future[None]:
+        """Done when the transport closed under us (the controller went away)."""
+        if self._lost is None:
+            raise RuntimeError("the HciRadio is not open")
+        return self._lost
 
     async def __aenter__(self) -> Self:
         if self._transport is not None:
             raise RuntimeError("an HciRadio is not re-entrant")
         self._transport = await open_transport(self.spec)
+        self._lost = _lost(self._transport)
         try:
             host = QuietHost(controller_source=self._transport.source, controller_sink=self._transport.sink)
             device = _device("treadwalk", self._address, host)
@@ -218,8 +240,17 @@ class HciRadio(_Radio):
             self._unbind()
 
 
+@dataclass(frozen=True, slots=True)
+class HciLink:
+    """The peripheral side of an HCI transport: the device, and ``lost`` (done when the
+    transport closed under it)."""
+
+    device: Device
+    lost: asyncio.Future[None]
+
+
 @asynccontextmanager
-async def open_hci_device(spec: str, name: str, address: str | None = None) -> AsyncIterator[Device]:
+async def open_hci_link(spec: str, name: str, address: str | None = None) -> AsyncIterator[HciLink]:
     """A powered-on Bumble Device on the HCI transport ``spec`` (the peripheral side)."""
     transport = await open_transport(spec)
     try:
@@ -227,8 +258,15 @@ async def open_hci_device(spec: str, name: str, address: str | None = None) -> A
         device = _device(name, address or _PERIPHERAL_ADDRESS.format(1), host)
         await device.power_on()
         try:
-            yield device
+            yield HciLink(device, _lost(transport))
         finally:
             await close_device(device)
     finally:
         await transport.close()
+
+
+@asynccontextmanager
+async def open_hci_device(spec: str, name: str, address: str | None = None) -> AsyncIterator[Device]:
+    """A powered-on Bumble Device on the HCI transport ``spec`` (the peripheral side)."""
+    async with open_hci_link(spec, name, address) as link:
+        yield link.device

@@ -1,4 +1,6 @@
-"""A small FIT activity writer, and ``export_fit(store, session_id) -> bytes``. Stdlib only.
+"""The FIT activity messages, and ``export_fit(store, session_id) -> bytes``. Stdlib only; the
+encoder itself (base types, definitions, CRC) is ``treadwalk.core.fit``, shared with the FIT
+workout export of ``treadwalk.profile``.
 
 Why our own encoder: Garmin's FIT SDK (``garmin-fit-sdk``) is under the "FIT Protocol License
 Agreement", not an open-source licence: use limited to the licensee's internal business purposes,
@@ -15,93 +17,29 @@ lap, session, activity ("summary last" order: records, then laps, session, activ
 
 from __future__ import annotations
 
-import math
-import struct
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from treadwalk import __version__
+from treadwalk.core.fit import (
+    ENUM,
+    FIT_EPOCH,
+    SINT16,
+    STRING,
+    UINT8,
+    UINT16,
+    UINT32,
+    UINT32Z,
+    Field,
+    FitWriter,
+    Message,
+    crc16,
+)
 
 from .laps import Lap, activity_samples, cadence_spm_between, laps, totals
 from .store import NothingToExport, SessionStore
 
 __all__ = ["FIT_EPOCH", "FitWriter", "crc16", "export_fit"]
-
-FIT_EPOCH = 631_065_600  # 1989-12-31T00:00:00Z in Unix seconds
-PROFILE_VERSION = 2100  # 21.00: every field written here is older than that
-PROTOCOL_VERSION = 0x20  # 2.0
-
-
-# ---------------------------------------------------------------------------------------------
-# CRC: FIT uses CRC-16/ARC (reflected polynomial 0xA001, initial value 0).
-
-
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc16(data: bytes, crc: int = 0) -> int:
-    for byte in data:
-        crc = (crc >> 8) ^ _CRC_TABLE[(crc ^ byte) & 0xFF]
-    return crc
-
-
-# ---------------------------------------------------------------------------------------------
-# Base types and messages
-
-
-@dataclass(frozen=True, slots=True)
-class BaseType:
-    code: int
-    fmt: str  # struct format, little endian; "s" for strings
-    invalid: int
-    lo: int
-    hi: int
-
-
-ENUM = BaseType(0x00, "B", 0xFF, 0, 0xFE)
-UINT8 = BaseType(0x02, "B", 0xFF, 0, 0xFE)
-SINT16 = BaseType(0x83, "h", 0x7FFF, -0x7FFF, 0x7FFE)
-UINT16 = BaseType(0x84, "H", 0xFFFF, 0, 0xFFFE)
-UINT32 = BaseType(0x86, "I", 0xFFFFFFFF, 0, 0xFFFFFFFE)
-UINT32Z = BaseType(0x8C, "I", 0, 1, 0xFFFFFFFF)
-STRING = BaseType(0x07, "s", 0, 0, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    num: int
-    name: str
-    base: BaseType
-    scale: float = 1.0
-    offset: float = 0.0
-    size: int = 0  # strings only: bytes including the terminating NUL
-
-    @property
-    def nbytes(self) -> int:
-        return self.size if self.base is STRING else struct.calcsize("<" + self.base.fmt)
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    num: int
-    name: str
-    fields: tuple[Field, ...]
-
-    @property
-    def struct_fmt(self) -> str:
-        return "<" + "".join(f"{f.size}s" if f.base is STRING else f.base.fmt for f in self.fields)
 
 
 TIMESTAMP = Field(253, "timestamp", UINT32)
@@ -229,51 +167,6 @@ LAP_TRIGGER_TIME, LAP_TRIGGER_DISTANCE, LAP_TRIGGER_SESSION_END = 1, 2, 7
 SESSION_TRIGGER_ACTIVITY_END = 0
 ACTIVITY_MANUAL = 0
 SOURCE_LOCAL, SOURCE_BLE = 5, 3
-
-
-class FitWriter:
-    """Writes FIT messages. Each message type gets one local type, defined at first use."""
-
-    def __init__(self) -> None:
-        self._body = bytearray()
-        self._local: dict[int, int] = {}
-
-    def write(self, message: Message, values: Mapping[str, Any]) -> None:
-        local = self._local.get(message.num)
-        if local is None:
-            local = len(self._local)
-            if local > 15:
-                raise ValueError("FIT allows 16 local message types")
-            self._local[message.num] = local
-            self._body += struct.pack("<BBBHB", 0x40 | local, 0, 0, message.num, len(message.fields))
-            for f in message.fields:
-                self._body += bytes((f.num, f.nbytes, f.base.code))
-        unknown = set(values) - {f.name for f in message.fields}
-        if unknown:
-            raise ValueError(f"{message.name} has no field {sorted(unknown)}")
-        packed = [_encode(f, values.get(f.name)) for f in message.fields]
-        self._body.append(local)
-        self._body += struct.pack(message.struct_fmt, *packed)
-
-    def getvalue(self) -> bytes:
-        header = struct.pack("<BBHI4s", 14, PROTOCOL_VERSION, PROFILE_VERSION, len(self._body), b".FIT")
-        header += struct.pack("<H", crc16(header))
-        data = header + bytes(self._body)
-        return data + struct.pack("<H", crc16(data))
-
-
-def _encode(f: Field, value: Any) -> Any:
-    if f.base is STRING:
-        raw = b"" if value is None else str(value).encode("utf-8")
-        if len(raw) > f.size - 1:  # cut on a character boundary, keep the NUL
-            raw = raw[: f.size - 1].decode("utf-8", "ignore").encode("utf-8")
-        return raw.ljust(f.size, b"\0")
-    if value is None:
-        return f.base.invalid
-    if isinstance(value, float) and not math.isfinite(value):
-        return f.base.invalid
-    raw_value = round((float(value) + f.offset) * f.scale)
-    return min(max(raw_value, f.base.lo), f.base.hi)
 
 
 def fit_time(t: float) -> int:

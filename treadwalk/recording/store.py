@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 DB_NAME = "sessions.db"
+_DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})  # sqlite3 error names: the file is damaged
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -264,9 +265,18 @@ class SessionStore:
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(
                 f"the session store {self.path} is not a readable database ({exc}); "
                 "move it aside to start a new one"
+            ) from exc
+
+    def _raise_if_damaged(self, exc: sqlite3.Error) -> None:
+        """A damaged file (corrupt pages, not a database) is one sentence with the next step."""
+        if getattr(exc, "sqlite_errorname", None) in _DAMAGED:
+            raise RecordingError(
+                f"the session store {self.path} is damaged ({exc}); move it aside with its -wal and "
+                f"-shm files (e.g. mv {self.path} {self.path}.damaged) and treadwalk starts a new one"
             ) from exc
 
     @property
@@ -325,6 +335,7 @@ class SessionStore:
                 (profile, json.dumps(plan), profile_source, device, sport, started),
             )
         except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(f"cannot write to the session store {self.path}: {exc}") from exc
         assert cur.lastrowid is not None
         return cur.lastrowid
@@ -334,6 +345,7 @@ class SessionStore:
         try:
             self._conn.execute(_INSERT_SAMPLE, (session_id, *_sample_row(sample)))
         except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(f"cannot write a sample to {self.path}: {exc}") from exc
 
     def add_samples(self, session_id: int, samples: list[Sample]) -> None:
@@ -342,6 +354,7 @@ class SessionStore:
             with self.transaction() as db:
                 db.executemany(_INSERT_SAMPLE, [(session_id, *_sample_row(s)) for s in samples])
         except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(f"cannot write samples to {self.path}: {exc}") from exc
 
     def add_event(
@@ -361,6 +374,7 @@ class SessionStore:
                 (session_id, t, elapsed_s, kind, message, json.dumps(dict(data or {}), default=str)),
             )
         except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(f"cannot write an event to {self.path}: {exc}") from exc
 
     def finish_session(
@@ -372,7 +386,19 @@ class SessionStore:
                 (ended, stop_reason, json.dumps(dict(summary), default=str), session_id),
             )
         except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(f"cannot finish session {session_id} in {self.path}: {exc}") from exc
+
+    def delete_session(self, session_id: int) -> None:
+        """Remove a session with its samples and events (one that never reached a treadmill)."""
+        try:
+            with self.transaction() as db:
+                db.execute("DELETE FROM samples WHERE session_id = ?", (session_id,))
+                db.execute("DELETE FROM events WHERE session_id = ?", (session_id,))
+                db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
+            raise RecordingError(f"cannot remove session {session_id} from {self.path}: {exc}") from exc
 
     # -- live locks: tell "recording" from "interrupted" ----------------------------------------
 
@@ -469,6 +495,7 @@ class SessionStore:
         try:
             rows = self._conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(f"cannot read the session store {self.path}: {exc}") from exc
         return [self._info(r) for r in rows]
 
@@ -477,6 +504,7 @@ class SessionStore:
         try:
             row = self._conn.execute(self._SESSION_QUERY + " WHERE s.id = ?", (session_id,)).fetchone()
         except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(f"cannot read the session store {self.path}: {exc}") from exc
         if row is None:
             raise SessionNotFound(session_id)
@@ -490,6 +518,7 @@ class SessionStore:
                 (session_id,),
             ).fetchall()
         except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(f"cannot read the session store {self.path}: {exc}") from exc
         return [Sample(*r) for r in rows]
 
@@ -502,6 +531,7 @@ class SessionStore:
                 (session_id,),
             ).fetchall()
         except sqlite3.Error as exc:
+            self._raise_if_damaged(exc)
             raise RecordingError(f"cannot read the session store {self.path}: {exc}") from exc
         return [EventRecord(t, el, kind, msg, json.loads(data)) for t, el, kind, msg, data in rows]
 

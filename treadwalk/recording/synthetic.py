@@ -113,9 +113,10 @@ def synthetic_session(
         seg_elapsed = 0.0
         seg_distance = 0.0
         while True:
-            if seg.duration_s is not None:
-                fraction = seg_elapsed / seg.duration_s
-                if seg_elapsed >= seg.duration_s - 1e-9:
+            if seg.duration_s is not None or seg.open:
+                length_s = seg.estimated_duration_s  # an open segment: skipped after its estimate
+                fraction = seg_elapsed / length_s
+                if seg_elapsed >= length_s - 1e-9:
                     break
             else:
                 assert seg.distance_m is not None

@@ -1,4 +1,5 @@
-"""The virtual FTMS treadmill: a GATT server on Bumble, a belt with real lag, quirks and faults.
+"""The virtual FTMS treadmill (a GATT server on Bumble, a belt with real lag, quirks and faults) and
+the virtual heart-rate strap whose heart follows that belt.
 
 ::
 
@@ -9,23 +10,35 @@
             sim.press_stop()                 # the console: the walker's own buttons
 
 May import Bumble, ``treadwalk.ftms`` and ``treadwalk.core``. ``treadwalk.sim.options`` (quirk
-and fault parsing) and ``treadwalk.sim.belt`` (the physics) are stdlib only; this package
+and fault parsing), ``treadwalk.sim.belt`` (the physics), ``treadwalk.sim.physiology`` (the
+walker's heart) and ``treadwalk.sim.strap_options`` are stdlib only; this package
 imports Bumble, and ``import treadwalk`` does not import it.
 """
 
 from .belt import Belt, BeltConfig
 from .options import OP_NAMES, PRESETS, QUIRKS, Fault, parse_fault, parse_op, parse_quirks
+from .physiology import WALKERS, Physiology, Walker
+from .strap import VirtualStrap
+from .strap_options import STRAP_QUIRKS, StrapFault, parse_strap_fault, parse_strap_quirks
 from .treadmill import VirtualTreadmill
 
 __all__ = [
     "OP_NAMES",
     "PRESETS",
     "QUIRKS",
+    "STRAP_QUIRKS",
+    "WALKERS",
     "Belt",
     "BeltConfig",
     "Fault",
+    "Physiology",
+    "StrapFault",
+    "VirtualStrap",
     "VirtualTreadmill",
+    "Walker",
     "parse_fault",
     "parse_op",
     "parse_quirks",
+    "parse_strap_fault",
+    "parse_strap_quirks",
 ]

@@ -1,6 +1,7 @@
-"""What every treadwalk GATT peripheral shares: FTMS advertising (service data with the treadmill
-type and the name, serialised so a restart in flight never meets a stop — Bumble 0.0.236 raises a
-KeyError then) and an orderly shut-down. Used by ``VirtualTreadmill`` and ``ReplayTreadmill``.
+"""What every treadwalk GATT peripheral shares: advertising (FTMS by default: service data with the
+treadmill type and the name), serialised so a restart in flight never meets a stop (Bumble 0.0.236
+raises a KeyError then), and an orderly shut-down. Used by ``VirtualTreadmill``,
+``ReplayTreadmill`` and ``VirtualStrap``.
 
 May import Bumble and ``treadwalk.ftms``.
 """
@@ -43,12 +44,21 @@ def ftms_advertising_data(name: str) -> tuple[bytes, bytes]:
 
 
 class Advertiser:
-    """Starts and stops a device's FTMS advertising, one operation at a time."""
+    """Starts and stops a device's advertising (FTMS by default; ``data`` gives the advertising
+    and scan-response bytes for a name), one operation at a time."""
 
-    def __init__(self, device: Device, name: str, *, interval_ms: float = 100.0) -> None:
+    def __init__(
+        self,
+        device: Device,
+        name: str,
+        *,
+        interval_ms: float = 100.0,
+        data: Callable[[str], tuple[bytes, bytes]] = ftms_advertising_data,
+    ) -> None:
         self.device = device
         self.name = name
         self.interval_ms = interval_ms
+        self._data = data
         self._lock = asyncio.Lock()
 
     async def start(self, when: Callable[[], bool] = lambda: True) -> None:
@@ -56,7 +66,7 @@ class Advertiser:
         async with self._lock:
             if not when():
                 return
-            adv, scan = ftms_advertising_data(self.name)
+            adv, scan = self._data(self.name)
             await self.device.start_advertising(
                 advertising_data=adv,
                 scan_response_data=scan,

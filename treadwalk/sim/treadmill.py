@@ -189,6 +189,9 @@ class VirtualTreadmill:
         self.safety_key_in = True
         self.controller: Connection | None = None
         self.training_status = int(TrainingStatusCode.IDLE)
+        # What the console relays in Treadmill Data (flag bit 8) from a paired chest strap: None
+        # leaves the field out; many machines send 0 with no strap paired (hr/REFERENCE.md).
+        self.heart_rate_bpm: int | None = None
 
         self._peers: dict[Connection, _Peer] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -548,6 +551,7 @@ class VirtualTreadmill:
             energy_per_min_kcal=round(b.kcal_per_min),
             elapsed_s=int(b.elapsed_s),
             steps=int(b.steps) if steps else None,
+            heart_rate_bpm=self.heart_rate_bpm,
         )
 
     def _record_bytes(self) -> bytes:

@@ -37,6 +37,7 @@ from .payloads import (
     AVAILABLE,
     NOT_AVAILABLE,
     BadCommand,
+    CommandProblem,
     discovery_messages,
     dumps,
     event_payload,
@@ -349,7 +350,7 @@ class MqttTelemetry:
         try:
             request = parse_command(payload)
         except BadCommand as exc:
-            if exc.reason.startswith("MQTT never starts"):
+            if exc.problem is CommandProblem.NEVER_ALLOWED:
                 self._refuse(exc.command, exc.reason, malformed=False, retained=message.retain)
             else:
                 log.warning("MQTT: dropped a command payload: %s", exc.reason)

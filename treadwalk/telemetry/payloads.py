@@ -6,6 +6,7 @@ The README section "MQTT" documents every payload here; keep the two in step.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ __all__ = [
     "MAX_COMMAND_BYTES",
     "NOT_AVAILABLE",
     "BadCommand",
+    "CommandProblem",
     "RemoteRequest",
     "discovery_messages",
     "dumps",
@@ -82,7 +84,9 @@ def state_payload(snapshot: SessionSnapshot, treadmill_id: str, name: str | None
         "ascent_m": _num(snapshot.ascent_m, 1),
         "elapsed_s": _num(snapshot.session_elapsed_s, 1),
         "remaining_s": _num(snapshot.session_remaining_s, 1),
-        "heart_rate_bpm": m.heart_rate_bpm,
+        "heart_rate_bpm": snapshot.heart_rate_bpm,
+        "heart_rate_zone": snapshot.hr_zone,
+        "heart_rate_reason": snapshot.hr_reason,
         "steps": m.steps,
         "energy_kcal": _num(snapshot.energy_kcal, 1),
         "cue": snapshot.cue,
@@ -120,12 +124,23 @@ def refused_event_payload(
 # Commands
 
 
-class BadCommand(ValueError):
-    """A command payload that is malformed, oversized, or asks for something never allowed."""
+class CommandProblem(enum.StrEnum):
+    """Why a command payload is refused before the gate sees it."""
 
-    def __init__(self, command: str, reason: str) -> None:
+    MALFORMED = "malformed"  # not a command we can read: oversized, not JSON, bad fields
+    NEVER_ALLOWED = "never_allowed"  # well-formed, but MQTT may never do it (start a belt)
+
+
+class BadCommand(ValueError):
+    """A command payload that is malformed, oversized, or asks for something never allowed
+    (``problem`` says which)."""
+
+    def __init__(
+        self, command: str, reason: str, *, problem: CommandProblem = CommandProblem.MALFORMED
+    ) -> None:
         self.command = command
         self.reason = reason
+        self.problem = problem
         super().__init__(f"{command}: {reason}")
 
 
@@ -156,7 +171,11 @@ def parse_command(payload: bytes) -> RemoteRequest:
         raise BadCommand("?", 'payload has no "command" string')
     command = command.strip().lower()[:32]
     if command in ("start", "toggle_pause", "emergency_start"):
-        raise BadCommand(command, "MQTT never starts a belt; start on the treadmill or at the keyboard")
+        raise BadCommand(
+            command,
+            "MQTT never starts a belt; start on the treadmill or at the keyboard",
+            problem=CommandProblem.NEVER_ALLOWED,
+        )
     if command in _VALUELESS:
         extra = set(doc) - {"command"}
         if extra:

@@ -15,7 +15,7 @@ from bleak.exc import BleakError
 from treadwalk import ftms
 from treadwalk.core.errors import DecodeError, TreadmillError
 
-__all__ = ["FoundMachine", "scan"]
+__all__ = ["FoundMachine", "no_adapter", "scan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,9 @@ class FoundMachine:
         return not self.machine_types or "treadmill" in self.machine_types
 
 
-def _no_adapter(exc: BaseException) -> TreadmillError:
+def no_adapter(exc: BaseException) -> TreadmillError:
+    """The one sentence for "the OS Bluetooth stack cannot be used" (no adapter, no bluetoothd or
+    D-Bus): ``scan``, ``run`` and ``info`` say it the same way."""
     return TreadmillError(
         f"No usable Bluetooth adapter ({type(exc).__name__}: {exc}); check one is plugged in, powered "
         "and that you may use it (or use --hci SPEC, or try the virtual treadmill with 'treadwalk demo')."
@@ -48,7 +50,7 @@ async def scan(
         else:
             found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=backend)
     except (BleakError, OSError) as exc:
-        raise _no_adapter(exc) from exc
+        raise no_adapter(exc) from exc
     machines: list[FoundMachine] = []
     for device, adv in found.values():
         data = adv.service_data.get(ftms.FTMS_SERVICE_UUID)

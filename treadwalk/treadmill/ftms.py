@@ -276,10 +276,10 @@ class FtmsTreadmill:
                 device = await BleakScanner.find_device_by_name(
                     target, timeout=self._scan_timeout_s, **kwargs
                 )
-        except BleakError as exc:
-            raise DeviceNotFound(
-                f"Bluetooth is not available ({exc}); check the adapter is on and you may use it."
-            ) from exc
+        except (BleakError, OSError) as exc:  # no adapter, no bluetoothd, no D-Bus socket
+            from treadwalk.treadmill.discovery import no_adapter
+
+            raise no_adapter(exc) from exc
         if device is None:
             raise DeviceNotFound(
                 f"No treadmill '{target}' answered within {self._scan_timeout_s:g} s; check it is on and not "
@@ -882,12 +882,16 @@ class FtmsTreadmill:
             "stop the belt",
             confirm=lambda: self._state.belt is BeltState.STOPPED or (self._state.speed_kmh or 0) == 0,
             echo=(ftms.StatusOp.STOPPED_OR_PAUSED_BY_USER,),
-            # "operation failed" means "already stopped" only when the data says so: a belt
+            # "operation failed" means "already stopped" only when the machine says so: a belt
             # still turning after a refused Stop is not stopped (safety rule 7)
-            ok_results=(ftms.ResultCode.OPERATION_FAILED,) if (self._state.speed_kmh or 0) == 0 else (),
+            ok_results=(ftms.ResultCode.OPERATION_FAILED,) if self._already_stopping() else (),
         )
         self._state = self._replace_state(belt=BeltState.STOPPED)
         self._started_by_us = False
+
+    def _already_stopping(self) -> bool:
+        """The machine said it stopped (its console, its safety key) or reports no speed."""
+        return self._state.belt is BeltState.STOPPED or (self._state.speed_kmh or 0) == 0
 
     def clamp_speed(self, speed_kmh: float) -> Applied:
         """Where ``speed_kmh`` lands on this machine: clamped to its range and the walker's cap,
