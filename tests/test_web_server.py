@@ -358,3 +358,24 @@ async def test_a_page_there_before_the_first_snapshot_still_gets_the_plan(
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
+
+
+def test_heart_rate_on_the_page_is_a_fresh_real_reading_only() -> None:
+    from dataclasses import replace
+
+    base_snap = snap()
+    with_strap = replace(base_snap, hr_bpm=118.4, hr_zone=2, hr_low_bpm=110.0, hr_high_bpm=125.0)
+    doc = state_payload(with_strap)
+    assert (doc["heart_rate_bpm"], doc["hr_zone"], doc["hr_low_bpm"], doc["hr_high_bpm"]) == (
+        118,
+        2,
+        110.0,
+        125.0,
+    )
+    no_contact = replace(
+        base_snap, hr_reason="no_contact", machine=replace(base_snap.machine, heart_rate_bpm=97)
+    )
+    doc = state_payload(no_contact)
+    assert doc["heart_rate_bpm"] is None and doc["hr_reason"] == "no_contact"  # never the stale number
+    console_zero = replace(base_snap, machine=replace(base_snap.machine, heart_rate_bpm=0))
+    assert state_payload(console_zero)["heart_rate_bpm"] is None  # the treadmill's 0 is no reading

@@ -126,7 +126,11 @@ def state_payload(snapshot: SessionSnapshot) -> dict[str, Any]:
         "remaining_s": _num(snapshot.session_remaining_s, 0),
         "distance_m": _num(snapshot.distance_m, 0),
         "ascent_m": _num(snapshot.ascent_m, 0),
-        "heart_rate_bpm": m.heart_rate_bpm,
+        "heart_rate_bpm": snapshot.heart_rate_bpm,  # a fresh, real reading only (safety rule 6)
+        "hr_reason": snapshot.hr_reason,
+        "hr_zone": snapshot.hr_zone,
+        "hr_low_bpm": _num(snapshot.hr_low_bpm, 0),
+        "hr_high_bpm": _num(snapshot.hr_high_bpm, 0),
         "energy_kcal": _num(snapshot.energy_kcal, 0),
         "cue": snapshot.cue,
         "message": snapshot.message,

@@ -69,8 +69,11 @@
     setText("to-go", dur(s.remaining_s));
     setText("distance", distText(s.distance_m));
     setText("ascent", upText(s.ascent_m));
-    $("hr-box").hidden = s.heart_rate_bpm == null;
-    setText("hr", s.heart_rate_bpm == null ? "–" : s.heart_rate_bpm + " bpm");
+    $("hr-box").hidden = s.heart_rate_bpm == null && s.hr_reason == null;
+    let hr = s.heart_rate_bpm == null ? (s.hr_reason ? s.hr_reason.replace("_", " ") : "–") : s.heart_rate_bpm + " bpm";
+    if (s.heart_rate_bpm != null && s.hr_zone) hr += " · Z" + s.hr_zone;
+    if (s.hr_low_bpm != null && s.hr_high_bpm != null) hr += " (" + s.hr_low_bpm + "–" + s.hr_high_bpm + ")";
+    setText("hr", hr);
     setText("pause", paused ? "paused" : "pause");
     $("pause").title = paused ? "resume on the treadwalk keys (never from this page)" : "pause the belt";
     $("pause").disabled = paused;
