@@ -6,12 +6,14 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
 
 # System packages the tests use: tmux (dashboard test), mosquitto (MQTT tests, a real broker),
-# espeak-ng and sox (the voice: real speech written to WAV files, measured).
+# espeak-ng and sox (the voice: real speech written to WAV files, measured), chromium (the web
+# page tests: Playwright drives Debian's browser, it never downloads one).
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     echo "==> installing ${need[*]} (Debian packages)" >&2

@@ -166,6 +166,25 @@ def test_a_remote_cannot_start_or_resume_the_belt(remote: CommandSource) -> None
     assert r.state.paused_by is None
 
 
+@pytest.mark.parametrize("source", list(CommandSource))
+def test_every_event_a_command_causes_says_who_asked(source: CommandSource) -> None:
+    r = new_run(plan(seg(duration_s=600.0), seg()))
+    r.start()
+    r.advance_to(r.now + 20.0)
+    mark = len(r.log)
+    for kind, value in (
+        (CommandKind.SPEED, 0.5),
+        (CommandKind.INCLINE, 0.5),
+        (CommandKind.EXTEND, None),
+        (CommandKind.PAUSE, None),
+        (CommandKind.STOP, None),
+    ):
+        r.step(commands=(Command(kind, value, source=source),))
+    caused = [a for _, a in r.log[mark:] if isinstance(a, Emit)]
+    assert {a.kind for a in caused} >= {"override", "command", "pause", "stop"}
+    assert all(a.data.get("source") == source for a in caused), [(a.kind, dict(a.data)) for a in caused]
+
+
 def test_start_goes_through_a_visible_countdown_then_starts_the_belt() -> None:
     r = new_run(plan(seg(speed=5.0)), countdown_s=4.0)
     r.step(capabilities=CAPS)

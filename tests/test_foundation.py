@@ -13,10 +13,13 @@ from hypothesis import strategies as st
 from treadwalk.core.clock import LoopClock, ManualClock
 from treadwalk.core.units import Grid, format_distance, format_duration, format_speed, round_half_up, snap
 
-HEAVY = ("bleak", "bumble", "rich", "aiomqtt", "bleak_retry_connector", "fitdecode")
+HEAVY = ("bleak", "bumble", "rich", "aiomqtt", "bleak_retry_connector", "fitdecode", "aiohttp", "segno")
 
 
-@pytest.mark.parametrize("module", ["treadwalk", "treadwalk.cli", "treadwalk.core.model"])
+@pytest.mark.parametrize(
+    "module",
+    ["treadwalk", "treadwalk.cli", "treadwalk.core.model", "treadwalk.web", "treadwalk.web.settings"],
+)
 def test_import_does_not_pull_heavy_libraries(module: str) -> None:
     code = (
         f"import sys, {module}, treadwalk.cli; treadwalk.cli.build_parser(); "

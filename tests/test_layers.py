@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "recording": {"core"},
     "telemetry": {"core"},
     "dashboard": {"core"},
+    "web": {"core"},
     "voice": {"core"},  # an observer like the dashboard: stdlib + core (the synthesiser is a process)
     # the library surface: api is light at import (it imports the rest inside connect()), testing
     # is the virtual treadmill's rig (radio + sim + the real client) for users' tests and ours
@@ -44,6 +45,7 @@ ALLOWED: dict[str, set[str]] = {
         "recording",
         "telemetry",
         "dashboard",
+        "web",
         "voice",
     },
 }
@@ -55,6 +57,8 @@ THIRD_PARTY = {
     "cairosvg": {"dashboard"},
     "aiomqtt": {"telemetry"},
     "paho": {"telemetry"},
+    "aiohttp": {"web"},
+    "segno": {"web"},
     "fitdecode": {"profile"},  # imported only when a .fit is read
 }
 ROOT_MODULES = {"__init__", "__main__", "__version__"}  # the root package is stdlib only

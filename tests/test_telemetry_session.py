@@ -122,9 +122,9 @@ async def test_a_real_session_is_published_and_mqtt_never_starts_its_belt(broker
     assert "phase" in kinds or "segment" in kinds
     assert kinds.count("command_refused") == 4  # start, resume, skip while ready; resume while paused
     assert "command_clamped" in kinds
-    # the session itself recorded the remote commands it took
+    # the session itself recorded the remote commands it took, with who asked
     engine = {(m.json()["kind"], str(m.json()["data"])) for m in listener.on("gym/sim/event")}
-    assert ("pause", "{'by': 'remote'}") in engine
-    assert ("override", "{'speed_kmh': 6.0, 'override_kmh': 2.0}") in engine
+    assert ("pause", "{'by': 'remote', 'source': 'mqtt'}") in engine
+    assert ("override", "{'speed_kmh': 6.0, 'override_kmh': 2.0, 'source': 'mqtt'}") in engine
     assert len(states()) >= 5
     assert [m.payload for m in listener.on("gym/sim/availability")][:1] == [b"online"]

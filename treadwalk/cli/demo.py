@@ -42,6 +42,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-dashboard", action="store_true", help="print one plain line per event instead")
     p.add_argument("--yes", action="store_true", help="start without a key press; the countdown still shows")
     p.add_argument("--summary-json", metavar="PATH", help="write the session's totals there as JSON")
+    from treadwalk.web.settings import add_web_arguments  # stdlib only
+
+    add_web_arguments(p, control=True)
     p.add_argument(
         "--hr",
         metavar="NAME|machine|none",
@@ -64,6 +67,11 @@ def run_argv(args: argparse.Namespace) -> list[str]:
         argv.append("--yes")
     if args.summary_json:
         argv += ["--summary-json", args.summary_json]
+    web = getattr(args, "web", None)
+    if web is not None:
+        argv += ["--web", web] if web else ["--web"]
+    if getattr(args, "web_control", None):
+        argv.append("--web-control")
     if args.voice:
         argv.append("--voice")
     if args.voice_log:

@@ -80,6 +80,9 @@ def register(subparsers: Any) -> None:
     from treadwalk.telemetry.settings import add_mqtt_arguments  # stdlib only: keeps --help fast
 
     add_mqtt_arguments(p, control=True)
+    from treadwalk.web.settings import add_web_arguments  # stdlib only: aiohttp loads with --web
+
+    add_web_arguments(p, control=True)
     p.set_defaults(func=run)
 
 
@@ -146,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
         ceiling_bpm=float(ceiling) if ceiling is not None else None,
     )
     mqtt = settings_from_args(args)
+    from treadwalk.web.settings import settings_from_args as web_settings_from_args
+
+    web = web_settings_from_args(args, config.web)
     voice = _voice_settings(args, config.voice)
     from treadwalk.cli.heart import choose
 
@@ -182,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
         reconnect_grace_s=config.reconnect_grace_s,
         quirks=dict(config.quirks),
         mqtt=mqtt,
+        web=web,
         voice=voice,
     )
     composition.hr_choice = hr
@@ -232,6 +239,7 @@ class _Composition:
         reconnect_grace_s: float,
         quirks: dict[str, Any],
         mqtt: Any,
+        web: Any = None,
         voice: dict[str, Any] | None = None,
     ) -> None:
         self.args = args
@@ -243,6 +251,9 @@ class _Composition:
         self.reconnect_grace_s = reconnect_grace_s
         self.quirks = quirks
         self.mqtt = mqtt
+        self.web_settings = web
+        self.web: Any = None  # the second screen's WebView, with --web
+        self.web_error: str | None = None
         self.voice_settings = voice
         self.voice: Any = None  # the Voice observer, with --voice
         self.session: Session | None = None
@@ -299,6 +310,7 @@ class _Composition:
             telemetry = await self._telemetry(stack, session)
             if telemetry is not None:
                 session.add_observer(telemetry)
+            web = await self._web(stack, session)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self._on_signal, sig.name)
                 stack.callback(loop.remove_signal_handler, sig)
@@ -311,6 +323,8 @@ class _Composition:
                 async with asyncio.TaskGroup() as tg:
                     walk = tg.create_task(session.run(), name="session")
                     tg.create_task(self._supervise(display, session), name="display")
+                    if web is not None:
+                        tg.create_task(self._supervise_web(web, walk), name="web")
                     if self.voice is not None:
                         tg.create_task(self._speak(self.voice), name="voice")
                     if self.heart_rate is not None:
@@ -359,6 +373,54 @@ class _Composition:
         if snap is None or snap.phase not in (Phase.FINISHED, Phase.ABORTED):
             self.display_error = "The display ended before the session, so the belt was stopped: run again."
             session.fail(self.display_error)
+
+    async def _supervise_web(self, web: Any, walk: asyncio.Task[Any]) -> None:
+        """Run the second screen for as long as the session. A web server that fails ends
+        nothing else: it says so once, and the walk goes on."""
+        import asyncio
+        import contextlib
+
+        serve = asyncio.create_task(web.run(), name="web-serve")
+        try:
+            await asyncio.wait({serve, walk}, return_when=asyncio.FIRST_COMPLETED)
+            if walk.done() and not serve.done():
+                with contextlib.suppress(TimeoutError):  # bounded: the last state to the page
+                    await asyncio.wait_for(asyncio.shield(serve), 1.0)
+            if serve.done() and not serve.cancelled() and serve.exception() is not None:
+                exc = serve.exception()
+                log.debug("the web page failed", exc_info=exc)
+                self.web_error = (
+                    f"The web page stopped ({type(exc).__name__}: {exc}); the walk goes on "
+                    "(the belt, the keys and the record are not affected)."
+                )
+                log.warning("%s", self.web_error)  # once; shown on the dashboard, or on stderr
+        finally:
+            if not serve.done():
+                serve.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await serve
+
+    async def _web(self, stack: Any, session: Session) -> Any:
+        """The second screen, bound before the belt can move (a port in use: one sentence, exit
+        1); its address and QR code printed."""
+        if self.web_settings is None:
+            return None
+        from treadwalk.web.qr import qr_text
+        from treadwalk.web.server import WebView
+
+        web = WebView(
+            self.web_settings,
+            submit=session.submit if self.web_settings.control else None,
+            units=self.settings.units,
+        )
+        await stack.enter_async_context(web)
+        session.add_observer(web)
+        self.web = web
+        url = web.url()
+        what = "with its buttons" if self.web_settings.control else "read-only"
+        print(f"treadwalk: second screen ({what}) at {url}", flush=True)
+        print(qr_text(url), flush=True)
+        return web
 
     def _voice(self, session: Session) -> Any:
         """The voice observer (imported only with --voice), or None: without a synthesiser the

@@ -31,6 +31,10 @@ Where: ``$TREADWALK_CONFIG``, else ``$XDG_CONFIG_HOME/treadwalk/config.toml``, e
     control = false                  # accept remote commands (--mqtt-control)
     # ca, cert, key = "path"; id = "my-treadmill"; discovery = true
 
+    [web]                            # the second screen, used when --web is given without a value
+    listen = "0.0.0.0:8765"          # [HOST:]PORT
+    control = false                  # the page's buttons (--web-control)
+
     [heart_rate]                     # zones for `treadwalk zones` and heart-rate segments
     max_bpm = 180                    # ask for it, never guessed from age
     rest_bpm = 60
@@ -71,6 +75,7 @@ class Config:
     cooldown_s: float = 120.0
     quirks: dict[str, Any] = field(default_factory=dict)
     mqtt: dict[str, Any] = field(default_factory=dict)
+    web: dict[str, Any] = field(default_factory=dict)
     paces: dict[str, Any] = field(default_factory=dict)
     voice: dict[str, Any] = field(default_factory=dict)
 
@@ -80,7 +85,7 @@ class Config:
 
 _NUMBERS = {"max_speed_kmh": (0.5, 30.0), "max_incline_pct": (-10.0, 40.0), "reconnect_grace_s": (0.0, 600.0),
             "cooldown_s": (0.0, 1800.0)}  # fmt: skip
-_TABLES = ("quirks", "mqtt", "paces", "voice")
+_TABLES = ("quirks", "mqtt", "web", "paces", "voice")
 NUMBER_RANGES = _NUMBERS  # what `run --max-speed/--max-incline/--cooldown` are checked against too
 
 
@@ -122,6 +127,8 @@ def load_config(path: Path | None = None) -> Config:
                 raise ConfigError(f"{path}: [{key}] must be a table.")
             if key == "mqtt":
                 _check_mqtt(path, value)
+            elif key == "web":
+                _check_web(path, value)
             elif key == "voice":
                 _check_voice(path, value)
             values[key] = dict(value)
@@ -144,6 +151,18 @@ def _check_mqtt(path: Path, table: dict[str, Any]) -> None:
         if not isinstance(value, kind):
             what = "true or false" if kind is bool else "a string in quotes"
             raise ConfigError(f"{path}: [mqtt] {key} must be {what}, not {value!r}.")
+
+
+def _check_web(path: Path, table: dict[str, Any]) -> None:
+    for key, value in table.items():
+        if key == "listen" and isinstance(value, str):
+            continue
+        if key == "control" and isinstance(value, bool):
+            continue
+        if key not in ("listen", "control"):
+            raise ConfigError(f"{path}: unknown setting '{key}' in [web]; allowed: listen, control.")
+        what = "true or false" if key == "control" else 'a "[HOST:]PORT" string in quotes'
+        raise ConfigError(f"{path}: [web] {key} must be {what}, not {value!r}.")
 
 
 VOICE_TOPICS = ("segments", "cues", "countdown", "heart_rate")

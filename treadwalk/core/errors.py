@@ -20,7 +20,8 @@ calls the library, with ``raise ... from exc``.
      ├── HeartRateError             a heart-rate strap that cannot be reached at the start (exit 1;
      │                              once running, a strap never stops a session)
      ├── RecordingError             the session store (exit 1)
-     └── TelemetryError             MQTT (exit 1; never stops a session)
+     ├── TelemetryError             MQTT (exit 1; never stops a session)
+     └── WebError                   the second screen's server (exit 1; never stops a session)
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "TreadmillError",
     "TreadwalkError",
     "UsageError",
+    "WebError",
 ]
 
 
@@ -154,3 +156,7 @@ class RecordingError(TreadwalkError):
 
 class TelemetryError(TreadwalkError):
     """MQTT cannot be used as configured. Never stops a running session."""
+
+
+class WebError(TreadwalkError):
+    """The second screen's web server (a port in use, an address that is not this machine's)."""

@@ -197,7 +197,9 @@ def step(
     if inputs.heart is not None:
         s = replace(s, heart=inputs.heart)
     for command in inputs.commands:
+        mark = len(out)
         s = _on_command(s, now, command, out)
+        _tag_source(out, mark, command.source)
     s = _advance(s, now, machine, out)
     s = _heart(s, now, out)
     s = _drive(s, now, dt, machine, out)
@@ -237,6 +239,14 @@ def _track_machine(s: EngineState, now: float, dt: float, machine: TreadmillStat
 
 def _emit(out: list[Action], kind: EventKind, message: str, **data: Any) -> None:
     out.append(Emit(kind, message, data))
+
+
+def _tag_source(out: list[Action], mark: int, source: CommandSource) -> None:
+    """Every event a command caused says who asked (keys, a script, a signal, MQTT, the web page)."""
+    for i in range(mark, len(out)):
+        action = out[i]
+        if isinstance(action, Emit) and "source" not in action.data:
+            out[i] = Emit(action.kind, action.message, {**action.data, "source": source.value})
 
 
 def _connected(s: EngineState, now: float, caps: Capabilities, out: list[Action]) -> EngineState:
