@@ -829,3 +829,11 @@ def test_no_reading_is_shown_as_such_never_as_a_number(changes: dict[str, object
         assert "♥" not in text and "255" not in text
     else:
         assert shown in text
+
+
+def test_the_ready_screen_shows_the_second_screens_address() -> None:
+    """The QR code printed before the dashboard is under its full screen: the address stays in view."""
+    url = "http://192.168.1.20:8765/?t=abc123"
+    text = "\n".join(text_of(PHASES["ready"], 100, 30, View(second_screen=url)))
+    assert f"Second screen: {url}" in text
+    assert "Second screen" not in "\n".join(text_of(PHASES["ready"], 100, 30, View()))

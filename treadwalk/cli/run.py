@@ -311,6 +311,8 @@ class _Composition:
             if telemetry is not None:
                 session.add_observer(telemetry)
             web = await self._web(stack, session)
+            if web is not None and hasattr(display, "second_screen"):
+                display.second_screen = web.url()  # the dashboard covers the QR code printed above
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self._on_signal, sig.name)
                 stack.callback(loop.remove_signal_handler, sig)

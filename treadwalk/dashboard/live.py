@@ -102,6 +102,7 @@ class Dashboard:
         self._notice_since: float | None = None
         self._last_status_at: float | None = None
         self._position_s: float | None = None
+        self.second_screen: str | None = None  # the web page's address, shown on the ready screen
         self._plain = not self.console.is_terminal
 
     # ---- Observer ------------------------------------------------------------------------
@@ -155,6 +156,7 @@ class Dashboard:
             not_saved=self.not_saved,
             notice=self.controls.notice,
             position_s=self._position_s,
+            second_screen=self.second_screen,
         )
 
     def frame(self, width: int, height: int) -> object:

@@ -113,6 +113,7 @@ class View:
     not_saved: str | None = None  # the recorder's word while it cannot save (replaces "Saved as")
     notice: str | None = None  # a local hint, e.g. "press Enter to start"
     position_s: float | None = None  # last place on the plan (for a cool-down outside the plan)
+    second_screen: str | None = None  # the web page's address (with its token), for the phone
 
 
 def in_cooldown(snap: SessionSnapshot | None) -> bool:
@@ -563,6 +564,10 @@ def _sections(
             go.append(" Enter ", style="bold black on green")
             go.append(" to start the belt. ", style="bold")
             sections.append(_Section([fit(go, width)], 0))
+            if view.second_screen:  # the QR code printed before is under this screen: the address
+                phone = Text(" Second screen: ", style=S_LABEL)
+                phone.append(view.second_screen, style="bold")
+                sections.append(_Section([fit(phone, width)], 1))
         imperial = is_imperial(mode)
         facts = (
             f"{format_duration(plan.duration_s)} · {distance_text(plan.distance_m, imperial)} · "
