@@ -349,7 +349,7 @@ def _show(data_dir: str | None, session_id: int, *, charts: bool = False, units:
 
 def compare_lines(a: Walk, b: Walk, units: str = "metric") -> list[str]:
     """``history compare``'s tables: the two walks' totals, then lap by lap (by position)."""
-    from treadwalk.core.units import format_duration
+    from treadwalk.core.units import distance_text, format_duration
     from treadwalk.dashboard.format import is_imperial, speed_text
 
     imperial = is_imperial(units)
@@ -358,7 +358,7 @@ def compare_lines(a: Walk, b: Walk, units: str = "metric") -> list[str]:
         return speed_text(kmh, "pace_imperial" if imperial else "pace") if kmh is not None else "-"
 
     def dist(m: float) -> str:
-        return f"{m / 1609.344:.2f} mi" if imperial else f"{m / 1000:.2f} km"
+        return distance_text(m, imperial)
 
     def hr(v: int | None) -> str:
         return f"{v} bpm" if v is not None else "-"

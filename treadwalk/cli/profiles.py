@@ -83,7 +83,7 @@ def _list(args: argparse.Namespace) -> int:
     import sys
 
     from treadwalk.core.errors import ProfileError
-    from treadwalk.core.units import format_duration
+    from treadwalk.core.units import ascent_text, format_duration
     from treadwalk.profile import LIBRARY, list_profiles, user_profile_dir
     from treadwalk.profile.summary import format_distance
 
@@ -94,7 +94,7 @@ def _list(args: argparse.Namespace) -> int:
     for stem, path, profile in rows:
         plan = profile.to_plan()
         units = args.units or ("imperial" if profile.units == "imperial" else "metric")
-        ascent = f"{plan.ascent_m * 3.28084:.0f} ft" if units == "imperial" else f"{plan.ascent_m:.0f} m"
+        ascent = ascent_text(plan.ascent_m, units == "imperial")
         table.append(
             (
                 stem,
@@ -183,7 +183,7 @@ def _show(args: argparse.Namespace) -> int:
     import textwrap
 
     from treadwalk.core.model import OPEN_ESTIMATE_S
-    from treadwalk.core.units import format_duration
+    from treadwalk.core.units import ascent_text, format_duration
     from treadwalk.profile import find_profile, load_profile
     from treadwalk.profile.summary import chart, energy_kcal, format_distance
 
@@ -205,7 +205,7 @@ def _show(args: argparse.Namespace) -> int:
     print(f"{'#':<7} {'segment':<22} {'kind':<9} {'length':>8}  {'speed':<22} incline")
     for line in _item_lines(profile.items, "", units):
         print(line)
-    ascent = f"{plan.ascent_m * 3.28084:.0f} ft" if units == "imperial" else f"{plan.ascent_m:.0f} m"
+    ascent = ascent_text(plan.ascent_m, units == "imperial")
     print()
     print(
         f"total: {format_duration(plan.duration_s)} · {format_distance(plan.distance_m, units)} · "

@@ -713,18 +713,15 @@ class PlainLines:
 
     def summary_line(self) -> str:
         """The last line: how it ended, the totals in the walker's units, where it was saved."""
-        from treadwalk.core.units import KM_PER_MILE, format_duration
+        from treadwalk.core.units import ascent_text, distance_text, format_duration
 
         snap = self._last
         if snap is None:
             return "treadwalk: the session did not start."
         reason = snap.stop_reason.value if snap.stop_reason is not None else snap.phase.value
-        if self._units == "imperial":
-            distance = f"{snap.distance_m / 1000 / KM_PER_MILE:.2f} mi"
-            ascent = f"{snap.ascent_m * 3.28084:.0f} ft up"
-        else:
-            distance = f"{snap.distance_m / 1000:.2f} km"
-            ascent = f"{snap.ascent_m:.0f} m up"
+        imperial = self._units == "imperial"
+        distance = distance_text(snap.distance_m, imperial)
+        ascent = f"{ascent_text(snap.ascent_m, imperial)} up"
         parts = [reason, f"{format_duration(snap.session_elapsed_s)} moving", distance, ascent]
         if snap.energy_kcal is not None:
             parts.append(f"{snap.energy_kcal:.0f} kcal")

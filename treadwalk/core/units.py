@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 __all__ = [
+    "FT_PER_M",
     "KM_PER_MILE",
+    "M_PER_MILE",
     "ClampReason",
     "Clamped",
     "Grid",
+    "ascent_text",
     "clamp",
+    "distance_text",
     "format_distance",
     "format_duration",
     "format_speed",
@@ -32,6 +36,8 @@ __all__ = [
 ]
 
 KM_PER_MILE = 1.609344
+M_PER_MILE = 1609.344
+FT_PER_M = 1 / 0.3048  # 3.28084: an international foot is 0.3048 m
 
 
 def kmh_to_mph(kmh: float) -> float:
@@ -188,3 +194,13 @@ def format_distance(metres: float, units: str = "metric") -> str:
     if units == "imperial":
         return f"{round_half_up(metres / 1000 / KM_PER_MILE, 2):g} mi"
     return f"{metres:g} m" if metres < 1000 else f"{round_half_up(metres / 1000, 2):g} km"
+
+
+def distance_text(metres: float, imperial: bool = False) -> str:
+    """A walked distance as totals show it: ``0.45 km`` or ``0.28 mi`` (two decimals)."""
+    return f"{metres / M_PER_MILE:.2f} mi" if imperial else f"{metres / 1000:.2f} km"
+
+
+def ascent_text(metres: float, imperial: bool = False) -> str:
+    """A climb as totals show it: ``11 m`` or ``36 ft``."""
+    return f"{metres * FT_PER_M:.0f} ft" if imperial else f"{metres:.0f} m"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from treadwalk.core.model import Phase, PlanSegment, SessionSnapshot
-from treadwalk.core.units import format_duration, kmh_to_mph
+from treadwalk.core.units import M_PER_MILE, distance_text, format_duration, kmh_to_mph
 
 # What `u` cycles through. metric: km/h; pace: min/km; imperial: mph; pace_imperial: min/mi.
 UNIT_MODES: tuple[str, ...] = ("metric", "pace", "imperial", "pace_imperial")
@@ -62,16 +62,6 @@ def speed_text(kmh: float | None, mode: str) -> str:
     return f"{speed_value(kmh, mode)} {SPEED_UNIT.get(mode, 'km/h')}"
 
 
-def distance_text(m: float, imperial: bool) -> str:
-    if imperial:
-        return f"{m / 1609.344:.2f} mi"
-    return f"{m / 1000:.2f} km"
-
-
-def ascent_text(m: float, imperial: bool) -> str:
-    return f"{m * 3.28084:.0f} ft" if imperial else f"{m:.0f} m"
-
-
 def incline_value(pct: float | None) -> str:
     return "--" if pct is None else f"{pct:.1f}"
 
@@ -83,7 +73,7 @@ def remaining_value(snap: SessionSnapshot, imperial: bool) -> tuple[str, str]:
     if snap.segment_remaining_m is not None:
         m = max(0.0, snap.segment_remaining_m)
         if imperial:
-            return f"{m / 1609.344:.2f}", "mi left"
+            return f"{m / M_PER_MILE:.2f}", "mi left"
         return (f"{m:.0f}", "m left") if m < 1000 else (f"{m / 1000:.2f}", "km left")
     if snap.segment_remaining_s is not None:
         return format_duration(snap.segment_remaining_s), "left"

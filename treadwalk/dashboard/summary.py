@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from treadwalk.core.model import Phase, SessionSnapshot, StopReason
-from treadwalk.core.units import format_duration
+from treadwalk.core.units import ascent_text, distance_text, format_duration
 
 from .format import (
     S_DIM,
@@ -23,8 +23,6 @@ from .format import (
     S_SPEED,
     S_TIME,
     UNIT_MODES,
-    ascent_text,
-    distance_text,
     is_imperial,
     pace_text,
     speed_text,

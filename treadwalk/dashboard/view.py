@@ -26,7 +26,7 @@ from treadwalk.core.model import (
     SessionEvent,
     SessionSnapshot,
 )
-from treadwalk.core.units import format_duration, kmh_to_mph
+from treadwalk.core.units import ascent_text, distance_text, format_duration, kmh_to_mph
 
 from .bigtext import big_rows, big_width
 from .chart import plan_position_s, plan_timeline
@@ -43,8 +43,6 @@ from .format import (
     S_WARN,
     SPEED_UNIT,
     UNIT_MODES,
-    ascent_text,
-    distance_text,
     fit,
     heart_item,
     heart_line,

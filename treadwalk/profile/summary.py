@@ -10,7 +10,13 @@ below 8 km/h; 5 kcal per litre of oxygen; 70 kg unless told. It is an estimate, 
 from __future__ import annotations
 
 from treadwalk.core.model import Plan, PlanSegment
-from treadwalk.core.units import KM_PER_MILE, format_duration, kmh_to_pace_s_per_km, kmh_to_pace_s_per_mile
+from treadwalk.core.units import (
+    KM_PER_MILE,
+    distance_text,
+    format_duration,
+    kmh_to_pace_s_per_km,
+    kmh_to_pace_s_per_mile,
+)
 
 __all__ = ["chart", "energy_kcal", "format_distance", "format_speed"]
 
@@ -52,9 +58,7 @@ def format_pace_mile(kmh: float) -> str:
 
 
 def format_distance(metres: float, units: str = "metric") -> str:
-    if units == "imperial":
-        return f"{metres / 1000.0 / KM_PER_MILE:.2f} mi"
-    return f"{metres / 1000.0:.2f} km"
+    return distance_text(metres, units == "imperial")
 
 
 def _at(plan: Plan, t: float) -> tuple[PlanSegment, float]:
