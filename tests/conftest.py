@@ -1,6 +1,7 @@
 """Shared test hygiene.
 
 - Every async test fails if it leaves a task running (aioesphomeapi's habit).
+- Hypothesis runs without per-example deadlines (a busy machine is not a failing property).
 - ``@pytest.mark.virtual_time`` runs a test in virtual time (looptime): the event loop's clock
   jumps over idle waits, so ``LoopClock``, the simulator's physics and every asyncio timeout
   are virtual, while the real code (bleak, Bumble, the engine) runs unchanged.
@@ -15,6 +16,12 @@ from pathlib import Path
 
 import looptime
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests check properties, not speed: a loaded machine (CI shares its cores) must not fail
+# them by a per-example deadline or by slow data generation. Speed is measured in scripts/.
+settings.register_profile("treadwalk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("treadwalk")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
