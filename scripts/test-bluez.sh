@@ -14,7 +14,7 @@
 # When the harness itself cannot start (no qemu, no kernel, the VM did not boot, bluetoothd not ready)
 # it says why and exits 2: never a silent pass. Every wait is bounded; qemu is killed on every exit.
 # Environment: TREADWALK_BLUEZ_TIMEOUT (whole VM run, default 900 s), TREADWALK_BLUEZ_KEEP=1 keeps the
-# work folder (console log, per-case logs).
+# work folder (console log, per-case logs); TREADWALK_BLUEZ_CASES="scan info" runs only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd -P)"
@@ -110,7 +110,7 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 results /host/tmp
     echo "bluez-vm: HARNESS cannot mount the results folder"; poweroff -f
 fi
 echo "bluez-vm: root mounted"
-chroot /host /bin/bash "$ROOT/tests/bluez/guest.sh" "$ROOT" < /dev/console > /dev/console 2>&1
+chroot /host /bin/bash "$ROOT/tests/bluez/guest.sh" "$ROOT" "${TREADWALK_BLUEZ_CASES:-scan info run drop}" < /dev/console > /dev/console 2>&1
 echo "bluez-vm: guest done"
 sync
 poweroff -f
