@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bumble import hci
+from bumble import core, hci
 from bumble.controller import Controller
 from bumble.link import LocalLink
 from bumble.transport import open_transport
@@ -21,8 +21,31 @@ from bumble.transport import open_transport
 _KERNEL_UNSUPPORTED = hci.LeFeatureMask.LL_PRIVACY | hci.LeFeatureMask.LE_EXTENDED_ADVERTISING
 
 
+class _Link(LocalLink):
+    """Bumble's LocalLink, except LE data is sent from the address the connection was made with:
+    0.0.236 always uses the sender's random address, and the kernel connects from its public one,
+    so the peripheral drops every ATT packet ("no connection for <random address>")."""
+
+    def send_acl_data(
+        self,
+        sender_controller: Controller,
+        destination_address: hci.Address,
+        transport: core.PhysicalTransport,
+        data: bytes,
+    ) -> None:
+        connection = sender_controller.le_connections.get(destination_address)
+        destination = self.find_le_controller(destination_address)
+        if transport == core.PhysicalTransport.LE and connection is not None and destination is not None:
+            source = connection.self_address
+            asyncio.get_running_loop().call_soon(
+                lambda: destination.on_link_acl_data(source, transport, data)
+            )
+            return
+        super().send_acl_data(sender_controller, destination_address, transport, data)
+
+
 async def _main(specs: list[str]) -> None:
-    link = LocalLink()  # type: ignore[no-untyped-call]
+    link = _Link()  # type: ignore[no-untyped-call]
     transports = []
     for i, spec in enumerate(specs):
         transport = await open_transport(spec)
