@@ -32,4 +32,14 @@ set +e
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then echo "no tests ran: that is a failure" >&2; exit 1; fi
-exit "$rc"
+[ "$rc" = 0 ] || exit "$rc"
+# The BlueZ tier (bleak's default backend, bluetoothd and the kernel, in a QEMU VM): only on a full
+# run (no pytest arguments), and never skipped silently.
+if [ "$#" -eq 0 ]; then
+    if [ "${TREADWALK_SKIP_BLUEZ:-}" = 1 ]; then
+        echo "==> BlueZ tier SKIPPED (TREADWALK_SKIP_BLUEZ=1)" >&2
+    else
+        echo "==> BlueZ tier" >&2
+        scripts/test-bluez.sh
+    fi
+fi

@@ -149,3 +149,30 @@ async def test_scan_tells_straps_from_treadmills() -> None:
         )
         assert [s.name for s in straps] == [HR]
         assert [m.name for m in machines] == [TM]
+
+
+async def test_scan_command_listens_once_as_bluez_requires() -> None:
+    # BlueZ answers a second discovery from the same process, while one runs, with "Operation
+    # already in progress": this backend does the same, and `treadwalk scan` still lists both kinds.
+    from bleak.exc import BleakError
+
+    from treadwalk.cli.scan import _both
+
+    async with rig() as r:
+        base = r.radio.scanner_backend
+        running = [0]
+
+        class OneDiscoveryAtATime(base):  # type: ignore[valid-type,misc]
+            async def start(self) -> None:
+                if running[0]:
+                    raise BleakError("[org.bluez.Error.InProgress] Operation already in progress")
+                running[0] += 1
+                await super().start()
+
+            async def stop(self) -> None:
+                running[0] -= 1
+                await super().stop()
+
+        machines, straps = await _both(3.0, OneDiscoveryAtATime)
+        assert [m.name for m in machines] == [TM]
+        assert [s.name for s in straps] == [HR]

@@ -32,21 +32,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _both(timeout_s: float, backend: Any) -> tuple[list[Any], list[Any]]:
-    """Treadmills and straps from one listening window (two scanners side by side)."""
-    import asyncio
+    """Treadmills and straps from one listening window: one scanner, not two side by side (BlueZ
+    refuses a second discovery while one runs: "Operation already in progress")."""
+    from treadwalk.heartrate.discovery import straps_in
+    from treadwalk.treadmill.discovery import listen, machines_in
 
-    from treadwalk.heartrate.discovery import scan_straps
-    from treadwalk.treadmill.discovery import scan
-
-    kw = {} if backend is None else {"backend": backend}
-    machines, straps = await asyncio.gather(
-        scan(timeout_s, **kw), scan_straps(timeout_s, **kw), return_exceptions=True
-    )
-    for result in (machines, straps):
-        if isinstance(result, BaseException):
-            raise result
-    assert isinstance(machines, list) and isinstance(straps, list)
-    return machines, straps
+    heard = await listen(timeout_s, backend=backend)
+    return machines_in(heard), straps_in(heard)
 
 
 async def _scan(args: argparse.Namespace) -> int:

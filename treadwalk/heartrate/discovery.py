@@ -6,16 +6,18 @@ bleak, treadwalk.ftms, core.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bleak import BleakScanner
-from bleak.backends.scanner import BaseBleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
 
 from treadwalk import ftms
 from treadwalk.core.errors import HeartRateError
 
-__all__ = ["FoundStrap", "scan_straps"]
+__all__ = ["FoundStrap", "scan_straps", "straps_in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +41,14 @@ async def scan_straps(
             f"No usable Bluetooth adapter ({type(exc).__name__}: {exc}); check one is plugged in and "
             "powered (or use --hci SPEC)."
         ) from exc
+    return straps_in(found.values())
+
+
+def straps_in(heard: Iterable[tuple[BLEDevice, AdvertisementData]]) -> list[FoundStrap]:
+    """The heart-rate straps among what was heard (``(device, advertisement)`` pairs), strongest first."""
     straps = [
         FoundStrap(name=adv.local_name or device.name, address=device.address, rssi=adv.rssi)
-        for device, adv in found.values()
+        for device, adv in heard
         if ftms.HEART_RATE_SERVICE_UUID in {u.lower() for u in adv.service_uuids}
     ]
     straps.sort(key=lambda s: -(s.rssi if s.rssi is not None else -999))

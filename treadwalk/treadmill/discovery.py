@@ -6,16 +6,20 @@ Sole F65 (REFERENCE.md P13), only the FTMS service UUID. Imports: bleak, treadwa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bleak import BleakScanner
-from bleak.backends.scanner import BaseBleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
 
 from treadwalk import ftms
 from treadwalk.core.errors import DecodeError, TreadmillError
 
-__all__ = ["FoundMachine", "no_adapter", "scan"]
+__all__ = ["FoundMachine", "Heard", "listen", "machines_in", "no_adapter", "scan"]
+
+Heard = tuple[BLEDevice, AdvertisementData]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +44,10 @@ def no_adapter(exc: BaseException) -> TreadmillError:
     )
 
 
-async def scan(
-    timeout_s: float = 5.0, *, backend: type[BaseBleakScanner] | None = None
-) -> list[FoundMachine]:
-    """Every FTMS machine heard within ``timeout_s``, treadmills first, strongest first."""
+async def listen(timeout_s: float = 5.0, *, backend: type[BaseBleakScanner] | None = None) -> list[Heard]:
+    """Every advertiser heard within ``timeout_s``: one listening window, so callers that want both
+    treadmills and straps share it (BlueZ refuses a second discovery from the same process while one
+    runs: "Operation already in progress")."""
     try:
         if backend is None:
             found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
@@ -51,8 +55,20 @@ async def scan(
             found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=backend)
     except (BleakError, OSError) as exc:
         raise no_adapter(exc) from exc
+    return list(found.values())
+
+
+async def scan(
+    timeout_s: float = 5.0, *, backend: type[BaseBleakScanner] | None = None
+) -> list[FoundMachine]:
+    """Every FTMS machine heard within ``timeout_s``, treadmills first, strongest first."""
+    return machines_in(await listen(timeout_s, backend=backend))
+
+
+def machines_in(heard: Iterable[Heard]) -> list[FoundMachine]:
+    """The FTMS machines among what :func:`listen` heard, treadmills first, strongest first."""
     machines: list[FoundMachine] = []
-    for device, adv in found.values():
+    for device, adv in heard:
         data = adv.service_data.get(ftms.FTMS_SERVICE_UUID)
         has_uuid = ftms.FTMS_SERVICE_UUID in {u.lower() for u in adv.service_uuids}
         if data is None and not has_uuid:
