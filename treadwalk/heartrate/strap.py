@@ -163,7 +163,7 @@ class BleHeartRate:
                 device = await BleakScanner.find_device_by_name(
                     target, timeout=self._scan_timeout_s, **kwargs
                 )
-        except BleakError as exc:
+        except (BleakError, OSError) as exc:  # no adapter, no bluetoothd, no D-Bus socket
             raise HeartRateError(
                 f"Bluetooth is not available for the heart-rate strap ({exc}); check the adapter, "
                 "or run with --hr none."
