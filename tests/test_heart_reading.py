@@ -96,3 +96,13 @@ def test_lost_source() -> None:
     t.lost()
     assert t.status(0.1).reason is HrReason.NO_SOURCE
     assert HrReason.NO_CONTACT.text == "no skin contact"
+
+
+def test_rr_intervals_of_real_readings_are_taken_once_in_order() -> None:
+    t = HrTracker(HrSourceKind.STRAP)
+    t.feed(120, 1.0, contact=True, rr_ms=(500.0, 498.0))
+    t.feed(0, 2.0, contact=True, rr_ms=(510.0,))  # no reading: its intervals are not kept
+    t.feed(121, 3.0, contact=False, rr_ms=(505.0,))  # no skin contact: neither
+    t.feed(122, 4.0, contact=True, rr_ms=(495.0, 5000.0, 100.0))  # 5 s and 0.1 s are not beats
+    assert t.take_rr() == (500.0, 498.0, 495.0)
+    assert t.take_rr() == ()

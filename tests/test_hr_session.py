@@ -125,3 +125,14 @@ async def test_a_zone_is_held_by_incline_on_the_virtual_strap_and_recorded(
     sdk = [m["heart_rate"] for m in messages["record_mesgs"] if m.get("heart_rate") is not None]
     assert sdk == hr
     assert all(lap.get("max_heart_rate") not in (0, 255) for lap in messages["lap_mesgs"])
+
+    # the strap's RR intervals are kept with the samples and exported as HRV messages
+    rr = [v for s in samples for v in s.rr_ms]
+    assert len(rr) > len(samples)  # a heart beats more than once a second
+    assert all(260 <= v <= 2000 for v in rr)
+    hrv = [f.get_value("time") for f in frames if f.name == "hrv"]
+    flat = [v for t in hrv for v in (t if isinstance(t, tuple) else (t,)) if v is not None]
+    assert flat == pytest.approx([v / 1000 for v in rr], abs=0.0011)
+    sdk_times = [m["time"] for m in messages.get("hrv_mesgs", [])]
+    sdk_hrv = [v for t in sdk_times for v in (t if isinstance(t, list | tuple) else [t]) if v is not None]
+    assert sdk_hrv == pytest.approx(flat, abs=1e-6)

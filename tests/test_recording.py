@@ -32,6 +32,7 @@ from treadwalk.core.model import (
 from treadwalk.recording import (
     SCHEMA_VERSION,
     Recorder,
+    Sample,
     SessionNotFound,
     SessionStore,
     default_data_dir,
@@ -448,3 +449,39 @@ def test_history_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str
         err = capsys.readouterr().err
         assert err.startswith("treadwalk: "), err
         assert err.count("\n") == 1, err
+
+
+SCHEMA_1 = """
+CREATE TABLE sessions (id INTEGER PRIMARY KEY AUTOINCREMENT, profile TEXT NOT NULL,
+    plan_json TEXT NOT NULL, profile_source TEXT, device TEXT NOT NULL, sport TEXT NOT NULL,
+    started REAL NOT NULL, ended REAL, stop_reason TEXT, summary_json TEXT);
+CREATE TABLE samples (session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    t REAL NOT NULL, elapsed_s REAL NOT NULL, speed_kmh REAL, incline_pct REAL, distance_m REAL,
+    energy_kcal REAL, heart_rate_bpm INTEGER, steps INTEGER, segment INTEGER,
+    target_speed_kmh REAL, target_incline_pct REAL, phase TEXT NOT NULL);
+CREATE TABLE events (session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    t REAL NOT NULL, elapsed_s REAL, kind TEXT NOT NULL, message TEXT NOT NULL,
+    data_json TEXT NOT NULL DEFAULT '{}');
+"""
+
+
+def test_a_schema_1_store_opens_keeps_its_walks_and_takes_rr_intervals(tmp_path: Path) -> None:
+    """Walks recorded before RR intervals were kept stay readable after the upgrade."""
+    path = tmp_path / "sessions.db"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_1)
+    db.execute(
+        "INSERT INTO sessions (profile, plan_json, device, sport, started) VALUES ('old', '{}', 'x', 'walking', 1.0)"
+    )
+    db.execute(
+        "INSERT INTO samples VALUES (1, 2.0, 1.0, 4.0, 0.0, 1.0, NULL, 118, NULL, 0, 4.0, 0.0, 'running')"
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with SessionStore(path) as store:
+        (old,) = store.samples(1)
+        assert (old.heart_rate_bpm, old.rr_ms) == (118, ())
+        store.add_sample(1, Sample(t=3.0, elapsed_s=2.0, heart_rate_bpm=119, rr_ms=(502.0, 498.5)))
+        assert store.samples(1)[-1].rr_ms == (502.0, 498.5)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

@@ -305,6 +305,8 @@ class _Composition:
             )
             self.session = session
             recorder.notify = session.notify  # "recording is failing" reaches every observer
+            if self.heart_rate is not None:
+                recorder.take_rr = self.heart_rate.take_rr  # RR intervals kept with the samples
             display = self._display(session, str(store.path))
             self.voice = self._voice(session)
             telemetry = await self._telemetry(stack, session)

@@ -141,6 +141,7 @@ class HrTracker:
         self._same: tuple[int, tuple[float, ...]] | None = None
         self._same_since = 0.0
         self.frames = 0
+        self._rr: list[float] = []  # RR intervals of real readings, until ``take_rr``
 
     @property
     def latest(self) -> HrReading | None:
@@ -168,7 +169,15 @@ class HrTracker:
         if reason is None:
             assert bpm is not None
             self._reading = HrReading(bpm=bpm, at=at, rr_ms=tuple(rr_ms), energy_kj=energy_kj)
+            # beat-to-beat intervals of a strap on the skin, plausible ones only (30-230 bpm)
+            self._rr.extend(v for v in rr_ms if 260.0 <= v <= 2000.0)
+            del self._rr[:-1000]  # nobody took them for a long while: keep the newest
         return reason
+
+    def take_rr(self) -> tuple[float, ...]:
+        """The RR intervals (ms) of real readings since the last call, oldest first."""
+        out, self._rr = tuple(self._rr), []
+        return out
 
     def lost(self) -> None:
         """The source went away (a strap disconnected): nothing until it sends again."""

@@ -42,6 +42,9 @@ class _NothingToConnect:
     ) -> None:
         return None
 
+    def take_rr(self) -> tuple[float, ...]:
+        return ()  # a treadmill's field and "no source" carry no beat-to-beat intervals
+
 
 class MachineHeartRate(_NothingToConnect):
     """Heart rate from the treadmill's own field. Use inside the treadmill's ``async with``."""

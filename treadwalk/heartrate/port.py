@@ -52,3 +52,8 @@ class HeartRate(Protocol):
     def status(self) -> HrStatus:
         """Heart rate now: a fresh real reading, or None and the reason."""
         ...
+
+    def take_rr(self) -> tuple[float, ...]:
+        """The beat-to-beat (RR) intervals in ms that arrived with real readings since the last
+        call, oldest first (empty for a source without them). For the record, never for control."""
+        ...

@@ -117,6 +117,9 @@ class BleHeartRate:
     def status(self) -> HrStatus:
         return self._tracker.status(self._clock.now())
 
+    def take_rr(self) -> tuple[float, ...]:
+        return self._tracker.take_rr()
+
     # ------------------------------------------------------------------ connect / close
 
     async def __aenter__(self) -> Self:

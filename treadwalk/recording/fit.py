@@ -88,6 +88,7 @@ RECORD = Message(
         Field(9, "grade", SINT16, scale=100),
     ),
 )
+HRV = Message(78, "hrv", (Field(0, "time", UINT16, scale=1000),))  # one RR interval, seconds
 _TOTALS = (
     Field(7, "total_elapsed_time", UINT32, scale=1000),
     Field(8, "total_timer_time", UINT32, scale=1000),
@@ -239,6 +240,8 @@ def export_fit(store: SessionStore, session_id: int) -> bytes:
                 "grade": s.incline_pct,
             },
         )
+        for rr in s.rr_ms:  # the strap's beat-to-beat intervals, as Garmin writes them (HRV)
+            w.write(HRV, {"time": rr / 1000.0})
     w.write(
         EVENT, {"timestamp": end, "event": EVENT_TIMER, "event_type": EVENT_TYPE_STOP_ALL, "event_group": 0}
     )

@@ -119,6 +119,9 @@ class Recorder:
         self._wall = clock_wall or time.time
         self._commit_every_s = commit_every_s
         self.notify = notify  # may be set later (the session is made after its recorder)
+        # the heart-rate source's RR intervals since the last call (``HeartRate.take_rr``), kept
+        # with each sample; set by the composition root when a strap is there
+        self.take_rr: Callable[[], tuple[float, ...]] | None = None
         self._retry_every_s = retry_every_s
         started = self._wall()
         self._header = {
@@ -193,6 +196,15 @@ class Recorder:
                     saved=False,
                 )
 
+    def _rr(self) -> tuple[float, ...]:
+        if self.take_rr is None:
+            return ()
+        try:
+            return tuple(self.take_rr())
+        except Exception:  # a source's bug never costs the sample
+            log.exception("could not take the RR intervals; the sample is kept without them")
+            return ()
+
     def _write(self, snapshot: SessionSnapshot) -> None:
         self._unwritten = None
         machine = snapshot.machine
@@ -209,6 +221,7 @@ class Recorder:
             target_speed_kmh=snapshot.target_speed_kmh,
             target_incline_pct=snapshot.target_incline_pct,
             phase=str(snapshot.phase),
+            rr_ms=self._rr(),
         )
         if self._commit_every_s > 0 and self._failure is None:
             self._write_batched(sample, snapshot.at)

@@ -22,7 +22,8 @@ Schema (``PRAGMA user_version`` = ``SCHEMA_VERSION``)::
     sessions(id, profile, plan_json, profile_source, device, sport, started, ended,
              stop_reason, summary_json)
     samples(session_id, t, elapsed_s, speed_kmh, incline_pct, distance_m, energy_kcal,
-            heart_rate_bpm, steps, segment, target_speed_kmh, target_incline_pct, phase)
+            heart_rate_bpm, steps, segment, target_speed_kmh, target_incline_pct, phase,
+            rr_ms)   -- rr_ms: the strap's RR intervals since the sample before, JSON (schema 2)
     events(session_id, t, elapsed_s, kind, message, data_json)
 
 Times ``started``, ``ended`` and ``t`` are epoch seconds (UTC); ``elapsed_s`` is moving time.
@@ -61,7 +62,7 @@ __all__ = [
 
 DB_NAME = "sessions.db"
 _DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})  # sqlite3 error names: the file is damaged
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -89,7 +90,8 @@ CREATE TABLE IF NOT EXISTS samples (
     segment            INTEGER,
     target_speed_kmh   REAL,
     target_incline_pct REAL,
-    phase              TEXT NOT NULL
+    phase              TEXT NOT NULL,
+    rr_ms              TEXT
 );
 CREATE INDEX IF NOT EXISTS samples_by_session ON samples(session_id, t);
 CREATE TABLE IF NOT EXISTS events (
@@ -116,6 +118,7 @@ _SAMPLE_COLUMNS = (
     "target_speed_kmh",
     "target_incline_pct",
     "phase",
+    "rr_ms",
 )
 _INSERT_SAMPLE = (
     f"INSERT INTO samples (session_id, {', '.join(_SAMPLE_COLUMNS)}) "
@@ -166,6 +169,7 @@ class Sample:
     target_speed_kmh: float | None = None
     target_incline_pct: float | None = None
     phase: str = "running"
+    rr_ms: tuple[float, ...] = ()  # the strap's beat-to-beat intervals since the sample before
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +267,9 @@ class SessionStore:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             db.execute(statement)
+                    columns = {row[1] for row in db.execute("PRAGMA table_info(samples)")}
+                    if "rr_ms" not in columns:  # a schema-1 store: its sessions stay readable
+                        db.execute("ALTER TABLE samples ADD COLUMN rr_ms TEXT")
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             self._raise_if_damaged(exc)
@@ -520,7 +527,8 @@ class SessionStore:
         except sqlite3.Error as exc:
             self._raise_if_damaged(exc)
             raise RecordingError(f"cannot read the session store {self.path}: {exc}") from exc
-        return [Sample(*r) for r in rows]
+        make: Any = Sample  # a row's columns are Sample's fields in order; rr_ms is JSON text
+        return [make(*r[:-1], tuple(json.loads(r[-1])) if r[-1] else ()) for r in rows]
 
     def events(self, session_id: int) -> list[EventRecord]:
         """Every event of the session, oldest first."""
@@ -550,4 +558,5 @@ def _sample_row(s: Sample) -> tuple[Any, ...]:
         s.target_speed_kmh,
         s.target_incline_pct,
         s.phase,
+        json.dumps([round(v, 1) for v in s.rr_ms]) if s.rr_ms else None,
     )
