@@ -197,8 +197,9 @@ def test_running_140x40_uses_bigger_digits_and_shows_recent_events() -> None:
         SessionEvent(at=float(i), wall=0.0, kind="segment", message=f"segment {i}") for i in range(1, 4)
     )
     lines = text_of(RUNNING, 140, 40, View(events=events))
-    assert big_number(lines, "SPEED km/h", 46, scale=2) == "5.6"
-    assert big_number(lines, "SEGMENT LEFT", 48, scale=2) == "2:20"
+    assert big_number(lines, "SPEED km/h", 35, scale=2) == "5.6"
+    assert big_number(lines, "SEGMENT LEFT", 35, scale=2) == "2:20"
+    assert big_number(lines, "HEART bpm", 35, scale=2) == "128"  # a reading, on a wide terminal
     screen = "\n".join(lines)
     assert "── recent" in screen
     assert "segment 3" in screen
@@ -837,3 +838,16 @@ def test_the_ready_screen_shows_the_second_screens_address() -> None:
     text = "\n".join(text_of(PHASES["ready"], 100, 30, View(second_screen=url)))
     assert f"Second screen: {url}" in text
     assert "Second screen" not in "\n".join(text_of(PHASES["ready"], 100, 30, View()))
+
+
+def test_a_segment_that_holds_heart_rate_shows_it_in_big_digits_where_four_fit() -> None:
+    held = snap(hr_bpm=118.0, hr_zone=2, hr_low_bpm=110.0, hr_high_bpm=125.0, hr_adjust="incline")
+    lines = text_of(held, 120, 34)
+    assert big_number(lines, "HEART bpm", 30, scale=2) == "118"
+    assert big_number(lines, "SEGMENT LEFT", 30, scale=2) == "2:20"  # the others keep their size
+    assert "zone 2 · hold 110–125" in "\n".join(lines)
+    # 100 columns: four would not fit at the same size, so heart rate stays on its ♥ line
+    narrow = text_of(held, 100, 30)
+    assert not any("HEART bpm" in line for line in narrow)
+    assert big_number(narrow, "SPEED km/h", 33, scale=2) == "5.6"
+    assert not any("HEART bpm" in line for line in text_of(RUNNING, 100, 30))  # no held segment

@@ -43,6 +43,7 @@ from .format import (
     S_WARN,
     SPEED_UNIT,
     UNIT_MODES,
+    ZONE_STYLES,
     fit,
     heart_item,
     heart_line,
@@ -258,7 +259,17 @@ def _target_caption(arrow: str, value: str, style: str, delta: str, capped: bool
 def _numbers(snap: SessionSnapshot, mode: str, width: int, scale: int) -> list[Text]:
     m = snap.machine
     imperial = is_imperial(mode)
-    col = width // 3
+    heart = _heart_big(snap, width)
+    col = width // (4 if heart else 3)
+    if heart:  # a fourth number only where all four keep the size three would have
+        values = (
+            speed_value(m.speed_kmh, mode),
+            incline_value(m.incline_pct),
+            remaining_value(snap, imperial)[0],
+            str(snap.heart_rate_bpm) if snap.heart_rate_bpm is not None else "--",
+        )
+        if any(big_width(v, scale) > col - 1 for v in values):
+            heart, col = False, width // 3
     clamped = snap.clamped or ""
     # speed
     delta = ""
@@ -296,8 +307,28 @@ def _numbers(snap: SessionSnapshot, mode: str, width: int, scale: int) -> list[T
         cap.append("press n when ready", style="bold")
     elif seg is not None:
         cap.append(f"of {segment_length_text(seg, imperial, snap.segment_extra)}", style=S_LABEL)
-    c = _big_block(f"SEGMENT {unit.upper()}", value, cap, width - 2 * col, scale, S_TIME)
-    return hstack([(a, col), (b, col), (c, width - 2 * col)])
+    if not heart:
+        c = _big_block(f"SEGMENT {unit.upper()}", value, cap, width - 2 * col, scale, S_TIME)
+        return hstack([(a, col), (b, col), (c, width - 2 * col)])
+    c = _big_block(f"SEGMENT {unit.upper()}", value, cap, col, scale, S_TIME)
+    bpm = snap.heart_rate_bpm
+    style = ZONE_STYLES.get(snap.hr_zone or 0, "bold red")
+    hcap = Text()
+    if snap.hr_zone:
+        hcap.append(f"zone {snap.hr_zone}", style=style)
+    if snap.hr_low_bpm is not None and snap.hr_high_bpm is not None:
+        hcap.append(" · " if snap.hr_zone else "", style=S_LABEL)
+        hcap.append(f"hold {snap.hr_low_bpm:.0f}–{snap.hr_high_bpm:.0f}", style=S_LABEL)
+    d = _big_block("HEART bpm", str(bpm) if bpm is not None else "--", hcap, width - 3 * col, scale, style)
+    return hstack([(a, col), (b, col), (c, col), (d, width - 3 * col)])
+
+
+def _heart_big(snap: SessionSnapshot, width: int) -> bool:
+    """Heart rate may get its own big number on a segment that holds it (from 100 columns), and
+    whenever there is a reading on a wide terminal (from 120), if the four numbers fit."""
+    if snap.hr_low_bpm is not None:
+        return width >= 100
+    return width >= 120 and snap.heart_rate_bpm is not None
 
 
 def _stats(
