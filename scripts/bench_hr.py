@@ -89,6 +89,7 @@ class Case:
     walker: Walker
     zone: int
     adjust: HrAdjust
+    high_start: bool = False  # the segment starts too hard (a profile's speed written too fast)
 
 
 @dataclass
@@ -106,8 +107,8 @@ def setup(case: Case) -> tuple[float, float, float, float, HrBounds]:
     low, high = table[case.zone - 1].low_bpm, table[case.zone - 1].high_bpm
     if case.adjust is HrAdjust.SPEED:
         grade = round(grade_for(case.walker, 5.5, (low + high) / 2) * 2) / 2
-        return low, high, grade, 3.6, HrBounds(3.0, 7.5, 0.2, 1.0)
-    return low, high, 5.0, 0.0, HrBounds(0.0, 15.0, 0.5, 0.0)
+        return low, high, grade, 7.0 if case.high_start else 3.6, HrBounds(3.0, 7.5, 0.2, 1.0)
+    return low, high, 5.0, 8.0 if case.high_start else 0.0, HrBounds(0.0, 15.0, 0.5, 0.0)
 
 
 def simulate(case: Case, seed: int, controller: str) -> Result:
@@ -151,6 +152,7 @@ def main() -> int:
     seeds = range(args.seeds)
     noisy = [replace(w, noise_bpm=3.0, drift_bpm_per_h=15.0) for w in WALKERS]
     cases = [Case(w, z, a) for ws in (WALKERS, noisy) for w in ws for z in (2, 3) for a in HrAdjust]
+    cases += [Case(w, z, a, high_start=True) for w in WALKERS for z in (2, 3) for a in HrAdjust]
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"load {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}, {platform.system()}; "
@@ -185,7 +187,8 @@ def main() -> int:
         )
         wins += ours_better
         print(
-            f"| {case.walker.name}{' (noisy)' if case.walker.noise_bpm > 2 else ''} | {case.zone} | {case.adjust.value} "
+            f"| {case.walker.name}{' (noisy)' if case.walker.noise_bpm > 2 else ''}"
+            f"{' (starts too hard)' if case.high_start else ''} | {case.zone} | {case.adjust.value} "
             f"| {med('treadwalk', lambda r: r.in_zone):.0%} (min {worst_in('treadwalk'):.0%}) / "
             f"{med('qz', lambda r: r.in_zone):.0%} (min {worst_in('qz'):.0%}) "
             f"| {med('treadwalk', lambda r: r.overshoot):.1f} (max {worst_over('treadwalk'):.1f}) / "
