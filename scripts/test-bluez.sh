@@ -102,9 +102,12 @@ mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
+# a checkout under /tmp or /run (CI's clone may be) would vanish under the tmpfs: keep it in view
+case "$ROOT" in /tmp/*|/run/*) mkdir -p /keep && mount -o bind "/host$ROOT" /keep ;; esac
 mount -t tmpfs tmpfs /host/run
 mount -t tmpfs tmpfs /host/tmp
 mount -t tmpfs tmpfs /host/var/lib/bluetooth
+case "$ROOT" in /tmp/*|/run/*) mkdir -p "/host$ROOT" && mount -o bind /keep "/host$ROOT" ;; esac
 mkdir -p /host/tmp/results
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 results /host/tmp/results; then
     echo "bluez-vm: HARNESS cannot mount the results folder"; poweroff -f
