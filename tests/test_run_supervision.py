@@ -166,3 +166,20 @@ async def test_a_stop_the_treadmill_refuses_is_said_and_exits_1(
     with SessionStore(tmp_path / "data" / "sessions.db") as store:
         (row,) = store.list_sessions()
     assert row.summary["belt_stopped"] is False
+
+
+async def test_control_refused_is_one_sentence_and_no_false_alarm_about_the_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The treadmill refuses control (another app holds it): the belt never moved, so the stop
+    that cannot be sent either is confirmed by the machine's own data, not "press its stop
+    button" over a standing belt; one sentence, exit 1."""
+    comp = _composition(tmp_path, monkeypatch, no_dashboard=True)
+    comp.sim_faults = ("refuse_control",)
+    code = await asyncio.wait_for(comp.main(), 600)
+    assert code == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("treadwalk:")]
+    assert len(err) == 1
+    assert "refused control" in err[0]
+    assert "did not confirm the stop" not in err[0]
+    assert not comp.sim.running

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
@@ -36,7 +37,7 @@ from bleak_retry_connector import BleakNotFoundError, establish_connection
 from treadwalk import ftms
 from treadwalk.core.axis import Quantity, Range
 from treadwalk.core.clock import Clock
-from treadwalk.core.errors import ConnectionLost, DecodeError, DeviceNotFound, TreadmillError
+from treadwalk.core.errors import CommandRejected, ConnectionLost, DecodeError, DeviceNotFound, TreadmillError
 from treadwalk.core.model import (
     BeltState,
     Capabilities,
@@ -592,18 +593,37 @@ class FtmsTreadmill:
         self._tracker.paused()
 
     async def stop(self) -> None:
-        """Stop the belt. Safe to call in any state (a stopped belt answers 'operation failed')."""
-        await self._cp.command(
-            ftms.stop(),
-            "stop the belt",
-            confirm=self._already_stopping,
-            echo=(ftms.StatusOp.STOPPED_OR_PAUSED_BY_USER,),
-            # "operation failed" means "already stopped" only when the machine says so: a belt
-            # still turning after a refused Stop is not stopped (safety rule 7)
-            ok_results=(ftms.ResultCode.OPERATION_FAILED,) if self._already_stopping() else (),
-        )
+        """Stop the belt. Safe to call in any state (a stopped belt answers 'operation failed').
+
+        Raises:
+            CommandRejected: the machine refused, and its data does not show a standing belt.
+            ConnectionLost, Timeout: as every command.
+        """
+        try:
+            await self._cp.command(
+                ftms.stop(),
+                "stop the belt",
+                confirm=self._already_stopping,
+                echo=(ftms.StatusOp.STOPPED_OR_PAUSED_BY_USER,),
+                # "operation failed" means "already stopped" only when the machine says so: a belt
+                # still turning after a refused Stop is not stopped (safety rule 7)
+                ok_results=(ftms.ResultCode.OPERATION_FAILED,) if self._already_stopping() else (),
+            )
+        except CommandRejected:
+            # refused (control never granted, another app holds it): a stop confirmed from the
+            # machine's own fresh data is still a stop; anything else is said out loud above us
+            if not self._reports_standing():
+                raise
+            log.info("the stop was refused, but the treadmill reports a standing belt")
         self._tracker.stopped()
         self._started_by_us = False
+
+    def _reports_standing(self) -> bool:
+        """Fresh data (the last few real seconds) from a connected machine: the belt stands."""
+        state = self._tracker.state
+        speedup = self._clock.speedup if math.isfinite(self._clock.speedup) else 1.0
+        fresh = self._clock.now() - state.at <= 3.0 * max(1.0, speedup)
+        return self._link_up() and state.speed_kmh == 0 and fresh
 
     def _already_stopping(self) -> bool:
         """The machine said it stopped (its console, its safety key) or reports no speed."""
