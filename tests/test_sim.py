@@ -205,6 +205,23 @@ async def test_revoke_control_sends_0xff_to_the_controller() -> None:
         assert await w.cp("07") == "800705"
 
 
+async def test_timed_console_stop_and_control_lost_faults() -> None:
+    # control_lost@T and console_stop@T: what the BlueZ tier drives from outside the sim's process
+    async with open_sim(faults=["control_lost@3s", "console_stop@6s"]) as w:
+        assert await w.cp("00") == "800001"
+        assert await w.cp("07") == "800701"
+        assert await w.cp(speed_hex(4.0)) == "800201"
+        await asyncio.sleep(2.5)
+        assert w.frames("2ada")[-1:] != ["ff"]
+        await asyncio.sleep(1.0)
+        assert w.frames("2ada")[-1] == "ff"
+        assert w.sim.controller is None
+        assert w.sim.belt_speed_kmh > 0  # losing control does not stop the belt
+        await asyncio.sleep(8.0)
+        assert w.sim.belt_speed_kmh == 0.0
+        assert w.frames("2ada")[-1] == "0201"  # stopped by the walker on the console
+
+
 async def test_another_client_taking_control_sends_0xff() -> None:
     async with open_sim(max_connections=2) as w, open_probe(w) as other:
         assert await w.cp("00") == "800001"

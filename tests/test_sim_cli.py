@@ -20,6 +20,7 @@ from treadwalk.core.errors import UsageError
 from treadwalk.ftms import CONTROL_POINT_UUID, TREADMILL_DATA_UUID, decode_treadmill_data
 from treadwalk.radio import HciRadio
 from treadwalk.sim import parse_fault, parse_quirks
+from treadwalk.sim.options import FaultKind
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,8 @@ def test_fault_and_quirk_parsing() -> None:
     assert parse_fault("refuse_control").result == 5
     assert parse_fault("refuse_control:04").result == 4
     assert parse_fault("malformed@20s").at_s == 20.0
+    assert parse_fault("console_stop@40s").kind is FaultKind.CONSOLE_STOP
+    assert parse_fault("control_lost@1.5m").at_s == 90.0
     assert parse_quirks("kingsmith,padded_status") >= {"no_response", "padded_status"}
     with pytest.raises(UsageError):
         parse_fault("refuse_control:07")

@@ -42,7 +42,8 @@ def register(subparsers: Any) -> None:
         metavar="SPEC",
         action="append",
         default=[],
-        help="inject a fault (repeatable): drop@30s, drop@30s+10s, refuse_control, reject:OP, no_answer:OP, malformed@20s",
+        help="inject a fault (repeatable): drop@30s, drop@30s+10s, refuse_control, reject:OP, no_answer:OP, "
+        "malformed@20s, console_stop@40s (the walker presses Stop), control_lost@30s (status 0xFF)",
     )
     p.add_argument(
         "--replay",

@@ -106,7 +106,8 @@ OP_NAMES: dict[str, int] = {
 _TIME = r"(\d+(?:\.\d+)?)(ms|s|m)?"
 _FAULT_FORMS = (
     "drop@T (e.g. drop@30s), drop@T+T (come back after a while), refuse_control[:04|:05], "
-    "reject:OP, no_answer:OP (OP a hex code like 07 or a name like start), malformed@T"
+    "reject:OP, no_answer:OP (OP a hex code like 07 or a name like start), malformed@T, "
+    "console_stop@T (the walker presses Stop), control_lost@T (control taken away: status 0xFF)"
 )
 
 
@@ -158,6 +159,8 @@ class FaultKind(enum.StrEnum):
     REFUSE_CONTROL = "refuse_control"  # Request Control answered with ``result``
     REJECT = "reject"  # ``op`` answered "operation failed"
     NO_ANSWER = "no_answer"  # ``op`` never answered
+    CONSOLE_STOP = "console_stop"  # the walker presses Stop on the console at ``at_s``
+    CONTROL_LOST = "control_lost"  # control is taken away at ``at_s`` (status 0xFF to the controller)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +168,8 @@ class Fault:
     """One injected fault.
 
     kind: ``drop`` (at_s, back_after_s or None = stay away), ``refuse_control`` (result),
-    ``reject`` (op), ``no_answer`` (op), ``malformed`` (at_s). Times count from the moment
+    ``reject`` (op), ``no_answer`` (op), ``malformed``, ``console_stop``, ``control_lost``
+    (at_s). Times count from the moment
     the sim starts serving, in its clock's time.
     """
 
@@ -184,8 +188,8 @@ def parse_fault(spec: str) -> Fault:
         at = _seconds(m[1], m[2])
         back = _seconds(m[3], m[4]) if m[3] else None
         return Fault(FaultKind.DROP, at_s=at, back_after_s=back, spec=spec)
-    if m := re.fullmatch(rf"malformed@{_TIME}", s):
-        return Fault(FaultKind.MALFORMED, at_s=_seconds(m[1], m[2]), spec=spec)
+    if m := re.fullmatch(rf"(malformed|console_stop|control_lost)@{_TIME}", s):
+        return Fault(FaultKind(m[1]), at_s=_seconds(m[2], m[3]), spec=spec)
     if m := re.fullmatch(r"refuse_control(?::(?:0x)?(0?4|0?5))?", s):
         return Fault(FaultKind.REFUSE_CONTROL, result=int(m[1] or "5", 16), spec=spec)
     if m := re.fullmatch(r"(reject|no_answer):(.+)", s):

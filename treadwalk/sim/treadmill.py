@@ -292,7 +292,7 @@ class VirtualTreadmill:
         await self._advertise()
         self._spawn(self._run_belt(), "treadwalk-sim-belt")
         for fault in self.faults:
-            if fault.kind in (FaultKind.DROP, FaultKind.MALFORMED):
+            if fault.at_s is not None:
                 self._spawn(self._run_fault(fault), f"treadwalk-sim-fault-{fault.kind}")
         self._log(
             f"serving '{self.name}' as {self.device.random_address}; quirks: {', '.join(sorted(self.quirks)) or 'none (strict)'}"
@@ -652,6 +652,12 @@ class VirtualTreadmill:
             self._log(f"fault {fault.spec}: sending short 2ACD frame {short.hex()}")
             for conn in list(self._peers):
                 await self._notify(conn, self._data_char, short, "2acd")
+        elif fault.kind is FaultKind.CONSOLE_STOP:
+            self._log(f"fault {fault.spec}")
+            self.press_stop()
+        elif fault.kind is FaultKind.CONTROL_LOST:
+            self._log(f"fault {fault.spec}")
+            self.revoke_control()
 
     # -- control point --------------------------------------------------------------------------
 
