@@ -5,7 +5,7 @@
 # harness itself cannot start, one sentence to /tmp/results/harness.txt.
 set -u
 ROOT="$1"
-CASES="${2:-scan info run drop}"
+CASES="${2:-scan info run drop refused lost strap}"
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 R=/tmp/results
 TW="$ROOT/.venv/bin/treadwalk"
@@ -85,15 +85,21 @@ stop_sim() {
     fi
 }
 
-# summary_ok FILE: the run finished its profile and the belt is stopped.
+# summary_ok FILE [STOP_REASON]: the run ended as expected (default: it finished its profile) and
+# the belt is stopped.
 summary_ok() {
-    "$PY" - "$1" <<'EOF'
+    "$PY" - "$1" "${2:-finished}" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
-ok = s.get("stop_reason") == "finished" and s.get("belt_stopped") is True
+ok = s.get("stop_reason") == sys.argv[2] and s.get("belt_stopped") is True
 print(f"stop_reason={s.get('stop_reason')} belt_stopped={s.get('belt_stopped')}")
 sys.exit(0 if ok else 1)
 EOF
+}
+
+# one_sentence LOG: exactly one "treadwalk:" line and no traceback
+one_sentence() {
+    [ "$(grep -c '^treadwalk:' "$1")" = 1 ] && ! grep -q "Traceback" "$1"
 }
 
 # --- cases --------------------------------------------------------------------------------------
@@ -147,6 +153,77 @@ elif start_sim drop --fault drop@45s+8s; then
     fi
 else
     fail drop "the sim did not start: $(tail -n 1 "$R/drop-sim.log")"
+fi
+
+# refused: another app holds control (the sim refuses Request Control): one sentence, exit 1, and
+# no false "press its stop button" over a belt that never moved
+if ! want refused; then :
+elif start_sim refused --fault refuse_control; then
+    timeout 180 "$TW" run "$ROOT/tests/bluez/walk-25s.toml" --device treadwalk-sim --yes --no-dashboard \
+        --cooldown 0 > "$R/refused.log" 2>&1
+    rc=$?
+    if [ "$rc" != 1 ]; then
+        fail refused "exit $rc, not 1: $(tail -n 1 "$R/refused.log")"
+    elif ! one_sentence "$R/refused.log" || ! grep -q "^treadwalk:.*refused control" "$R/refused.log"; then
+        fail refused "not one sentence saying control was refused: $(grep '^treadwalk:' "$R/refused.log" | head -n 2)"
+    elif grep -q "did not confirm the stop" "$R/refused.log"; then
+        fail refused "a false alarm about the stop over a belt that never moved"
+    else
+        pass refused "$(grep '^treadwalk:' "$R/refused.log" | cut -c1-90)"
+    fi
+else
+    fail refused "the sim did not start: $(tail -n 1 "$R/refused-sim.log")"
+fi
+
+# lost: control is taken away mid-walk (status 0xFF) and asked back; later the walker presses
+# Stop on the console: both are shown, the console's stop is followed (stop_reason machine), the
+# belt is not commanded again, and the run exits 0
+if ! want lost; then :
+elif start_sim lost --fault control_lost@35s --fault console_stop@55s; then
+    rm -f "$R/lost.json"
+    timeout 300 "$TW" run "$ROOT/tests/bluez/walk-75s.toml" --device treadwalk-sim --yes --no-dashboard \
+        --cooldown 0 --summary-json "$R/lost.json" > "$R/lost.log" 2>&1
+    rc=$?
+    if ! grep -q "fault console_stop" "$R/lost-sim.log"; then
+        fail lost "the walk ended before the console's stop (exit $rc): $(tail -n 1 "$R/lost.log")"
+    elif ! grep -q "took control" "$R/lost.log"; then
+        fail lost "control lost was not shown"
+    elif ! grep -q "Control regained" "$R/lost.log"; then
+        fail lost "control was not regained"
+    elif ! why=$(summary_ok "$R/lost.json" machine); then
+        fail lost "$why"
+    elif [ "$rc" != 0 ]; then
+        fail lost "exit $rc after a stop on the console: $(tail -n 1 "$R/lost.log")"
+    elif sed -n '/fault console_stop/,$p' "$R/lost-sim.log" | grep -qE "control point <- (07|02)"; then
+        fail lost "the belt was commanded again after the console's stop"
+    else
+        pass lost "$why"
+    fi
+else
+    fail lost "the sim did not start: $(tail -n 1 "$R/lost-sim.log")"
+fi
+
+# strap: the virtual strap (its heart follows the belt) on the link's third controller and the
+# treadmill, both through BlueZ; the walk records heart rate
+if ! want strap; then :
+elif start_sim strap --hr-hci tcp-client:127.0.0.1:9002; then
+    rm -f "$R/strap.json"
+    if timeout 240 "$TW" run "$ROOT/tests/bluez/walk-25s.toml" --device treadwalk-sim --hr treadwalk-hr \
+        --yes --no-dashboard --cooldown 0 --summary-json "$R/strap.json" > "$R/strap.log" 2>&1 \
+        && why=$(summary_ok "$R/strap.json"); then
+        sid=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["session_id"])' "$R/strap.json")
+        "$TW" export "$sid" --format csv -o "$R/strap.csv" > /dev/null 2>&1
+        beats=$("$PY" -c 'import csv,sys; print(sum(1 for r in csv.DictReader(open(sys.argv[1])) if r.get("heart_rate_bpm")))' "$R/strap.csv" 2>/dev/null)
+        if [ "${beats:-0}" -lt 10 ]; then
+            fail strap "only ${beats:-0} samples with heart rate"
+        else
+            pass strap "$why; $beats samples with heart rate"
+        fi
+    else
+        fail strap "$(summary_ok "$R/strap.json" 2>/dev/null || tail -n 1 "$R/strap.log")"
+    fi
+else
+    fail strap "the sim did not start: $(tail -n 1 "$R/strap-sim.log")"
 fi
 
 stop_sim
