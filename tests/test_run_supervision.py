@@ -180,6 +180,6 @@ async def test_control_refused_is_one_sentence_and_no_false_alarm_about_the_stop
     assert code == 1
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("treadwalk:")]
     assert len(err) == 1
-    assert "refused control" in err[0]
+    assert "The belt did not start: the treadmill refused control ('control not permitted'); close" in err[0]
     assert "did not confirm the stop" not in err[0]
     assert not comp.sim.running

@@ -511,10 +511,18 @@ def _follow_belt(s: EngineState, now: float, machine: TreadmillState, out: list[
     return s
 
 
+def _clause(error: object) -> str:
+    """An error's sentence as the tail of another: 'The X refused.' -> 'the X refused'."""
+    text = str(error).strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
 def _on_failure(s: EngineState, now: float, failure: Failure, out: list[Action]) -> EngineState:
     match failure.action:
         case StartBelt():
-            return _finish(s, now, StopReason.ERROR, f"The treadmill did not start ({failure.error}).", out)
+            return _finish(
+                s, now, StopReason.ERROR, f"The belt did not start: {_clause(failure.error)}.", out
+            )
         case SetSpeed():
             _emit(out, EventKind.WARNING, f"Speed not applied ({failure.error}); trying again.")
             return replace(s, speed=replace(s.speed, sent=None, retry_at=now + s.settings.retry_s))

@@ -198,7 +198,7 @@ class ControlPoint:
             return
         if response is not None and response.result != ftms.ResultCode.SUCCESS:
             raise CommandRejected(
-                f"The treadmill refused control ({result_name(response.result)}); close other apps "
+                f"The treadmill refused control ('{result_name(response.result)}'); close other apps "
                 "connected to it, or enable remote control on its console.",
                 op=ftms.OpCode.REQUEST_CONTROL,
                 result=response.result,
