@@ -5,7 +5,7 @@
 # harness itself cannot start, one sentence to /tmp/results/harness.txt.
 set -u
 ROOT="$1"
-CASES="${2:-scan info run drop refused lost strap}"
+CASES="${2:-scan info run drop refused lost strap acquired}"
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 R=/tmp/results
 TW="$ROOT/.venv/bin/treadwalk"
@@ -53,7 +53,10 @@ dbus-daemon --system --fork --nopidfile || harness "dbus-daemon did not start in
 wait_for 60 test -e /sys/class/bluetooth/hci0 || harness "no hci0 in the VM 60 s after opening /dev/vhci (link log: $(tail -n 1 "$R/link.log"))."
 say "hci0 up"
 btmon -w "$R/hci.btsnoop" > /dev/null 2>&1 &
-/usr/libexec/bluetooth/bluetoothd -n -d > "$R/bluetoothd.log" 2>&1 &
+# BlueZ forgets a device it is not connected to after TemporaryTimeout (default 30 s); 3 s here, so
+# a reconnect that does not scan again fails in the drop case rather than only on a long drop
+printf '[General]\nTemporaryTimeout = 3\n' > /tmp/bluetoothd-main.conf
+/usr/libexec/bluetooth/bluetoothd -n -d -f /tmp/bluetoothd-main.conf > "$R/bluetoothd.log" 2>&1 &
 /usr/libexec/bluetooth/bluetoothd --version > "$R/bluez-version.txt" 2>&1
 sed -i 's/^/BlueZ /' "$R/bluez-version.txt"
 wait_for 60 adapter_prop Address || harness "bluetoothd did not show hci0 on D-Bus within 60 s."
@@ -125,14 +128,28 @@ else
     fail info "exit or no speed range: $(tail -n 1 "$R/info.log")"
 fi
 
-# run: a short profile to its end; the belt is stopped
+# run: a short profile to its end; the belt is stopped. D-Bus is watched meanwhile: notifications
+# are subscribed with StartNotify, never AcquireNotify (which drops what arrives before it is set up)
 rm -f "$R/run.json"
 if ! want run; then :
-elif timeout 240 "$TW" run "$ROOT/tests/bluez/walk-25s.toml" --device treadwalk-sim --yes --no-dashboard \
-    --cooldown 0 --summary-json "$R/run.json" > "$R/run.log" 2>&1 && why=$(summary_ok "$R/run.json"); then
-    pass run "$why"
 else
-    fail run "$(summary_ok "$R/run.json" 2>/dev/null || tail -n 1 "$R/run.log")"
+    dbus-monitor --system "type='method_call',interface='org.bluez.GattCharacteristic1'" > "$R/run-dbus.log" 2>&1 &
+    MON_PID=$!
+    sleep 1
+    timeout 240 "$TW" run "$ROOT/tests/bluez/walk-25s.toml" --device treadwalk-sim --yes --no-dashboard \
+        --cooldown 0 --summary-json "$R/run.json" > "$R/run.log" 2>&1
+    rc=$?
+    kill "$MON_PID" 2>/dev/null; wait "$MON_PID" 2>/dev/null
+    starts=$(grep -c "member=StartNotify" "$R/run-dbus.log")
+    if [ "$rc" != 0 ] || ! why=$(summary_ok "$R/run.json"); then
+        fail run "exit $rc; $(summary_ok "$R/run.json" 2>/dev/null || tail -n 1 "$R/run.log")"
+    elif grep -q "member=AcquireNotify" "$R/run-dbus.log"; then
+        fail run "notifications were acquired (AcquireNotify), not started"
+    elif [ "$starts" -lt 3 ]; then
+        fail run "only $starts StartNotify calls seen on D-Bus (the monitor: $(tail -n 1 "$R/run-dbus.log"))"
+    else
+        pass run "$why; $starts StartNotify, no AcquireNotify"
+    fi
 fi
 
 # drop: the link drops mid-walk (the sim cuts it at 45 s and is back 8 s later); the walk goes on
@@ -224,6 +241,33 @@ elif start_sim strap --hr-hci tcp-client:127.0.0.1:9002; then
     fi
 else
     fail strap "the sim did not start: $(tail -n 1 "$R/strap-sim.log")"
+fi
+
+# acquired: another app holds the treadmill's notifications (AcquireNotify): one sentence naming
+# the likely culprits, exit 1, and the belt never started
+if ! want acquired; then :
+elif start_sim acquired; then
+    "$PY" "$ROOT/tests/bluez/hold.py" treadwalk-sim > "$R/acquired-hold.log" 2>&1 &
+    HOLD_PID=$!
+    if ! wait_for 90 grep -q holding "$R/acquired-hold.log"; then
+        fail acquired "the holding app did not connect: $(tail -n 1 "$R/acquired-hold.log")"
+    else
+        timeout 180 "$TW" run "$ROOT/tests/bluez/walk-25s.toml" --device treadwalk-sim --yes --no-dashboard \
+            --cooldown 0 > "$R/acquired.log" 2>&1
+        rc=$?
+        if [ "$rc" != 1 ]; then
+            fail acquired "exit $rc, not 1: $(tail -n 1 "$R/acquired.log")"
+        elif ! one_sentence "$R/acquired.log" || ! grep -q "^treadwalk:.*another app" "$R/acquired.log"; then
+            fail acquired "not one sentence about another app: $(grep -m 2 -v '^$' "$R/acquired.log" | tr '\n' ' ' | cut -c1-200)"
+        elif grep -q "control point <- 07" "$R/acquired-sim.log"; then
+            fail acquired "the belt was started"
+        else
+            pass acquired "$(grep '^treadwalk:' "$R/acquired.log" | cut -c1-90)"
+        fi
+    fi
+    kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null
+else
+    fail acquired "the sim did not start: $(tail -n 1 "$R/acquired-sim.log")"
 fi
 
 stop_sim

@@ -231,6 +231,11 @@ class FtmsTreadmill:
             from treadwalk.treadmill.discovery import no_adapter
 
             raise no_adapter(exc) from exc
+        if device is None and self._scanner_backend is None:
+            # not advertising: perhaps connected already, by another app here or a crashed run
+            from treadwalk.treadmill.bluez import connected_device
+
+            device = await connected_device(target)
         if device is None:
             raise DeviceNotFound(
                 f"No treadmill '{target}' answered within {self._scan_timeout_s:g} s; check it is on and not "
