@@ -113,7 +113,7 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 results /host/tmp
     echo "bluez-vm: HARNESS cannot mount the results folder"; poweroff -f
 fi
 echo "bluez-vm: root mounted"
-chroot /host /bin/bash "$ROOT/tests/bluez/guest.sh" "$ROOT" "${TREADWALK_BLUEZ_CASES:-scan info run drop refused lost strap acquired}" < /dev/console > /dev/console 2>&1
+chroot /host /bin/bash "$ROOT/tests/bluez/guest.sh" "$ROOT" "${TREADWALK_BLUEZ_CASES:-scan info run drop refused lost strap acquired crash}" < /dev/console > /dev/console 2>&1
 echo "bluez-vm: guest done"
 sync
 poweroff -f

@@ -5,7 +5,7 @@
 # harness itself cannot start, one sentence to /tmp/results/harness.txt.
 set -u
 ROOT="$1"
-CASES="${2:-scan info run drop refused lost strap acquired}"
+CASES="${2:-scan info run drop refused lost strap acquired crash}"
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 R=/tmp/results
 TW="$ROOT/.venv/bin/treadwalk"
@@ -268,6 +268,35 @@ elif start_sim acquired; then
     kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null
 else
     fail acquired "the sim did not start: $(tail -n 1 "$R/acquired-sim.log")"
+fi
+
+# crash: a treadwalk killed mid-walk (SIGKILL: no stop, no disconnect) leaves BlueZ holding the
+# link, so the treadmill no longer advertises; the next run finds it through BlueZ, plays to the
+# end and the belt is stopped
+if ! want crash; then :
+elif start_sim crash; then
+    "$TW" run "$ROOT/tests/bluez/walk-75s.toml" --device treadwalk-sim --yes --no-dashboard --cooldown 0 \
+        > "$R/crash-first.log" 2>&1 &
+    FIRST_PID=$!
+    if ! wait_for 120 grep -q "control point <- 02" "$R/crash-sim.log"; then
+        fail crash "the first run never set a speed: $(tail -n 1 "$R/crash-first.log")"
+        kill -9 "$FIRST_PID" 2>/dev/null
+    else
+        kill -9 "$FIRST_PID" 2>/dev/null; wait "$FIRST_PID" 2>/dev/null
+        rm -f "$R/crash.json"
+        if timeout 240 "$TW" run "$ROOT/tests/bluez/walk-25s.toml" --device treadwalk-sim --yes --no-dashboard \
+            --cooldown 0 --summary-json "$R/crash.json" > "$R/crash.log" 2>&1 && why=$(summary_ok "$R/crash.json"); then
+            if [ "$(grep -cE "\] connected:" "$R/crash-sim.log")" -ne 1 ]; then
+                fail crash "the link was not the one BlueZ kept (the sim saw a new connection)"
+            else
+                pass crash "$why; through the link BlueZ kept"
+            fi
+        else
+            fail crash "$(summary_ok "$R/crash.json" 2>/dev/null || tail -n 1 "$R/crash.log")"
+        fi
+    fi
+else
+    fail crash "the sim did not start: $(tail -n 1 "$R/crash-sim.log")"
 fi
 
 stop_sim
