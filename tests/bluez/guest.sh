@@ -152,11 +152,11 @@ else
     fi
 fi
 
-# drop: the link drops mid-walk (the sim cuts it at 45 s and is back 8 s later); the walk goes on
+# drop: the link drops mid-walk (the sim cuts it at 30 s and is back 6 s later); the walk goes on
 if ! want drop; then :
-elif start_sim drop --fault drop@45s+8s; then
+elif start_sim drop --fault drop@30s+6s; then
     rm -f "$R/drop.json"
-    if timeout 300 "$TW" run "$ROOT/tests/bluez/walk-75s.toml" --device treadwalk-sim --yes --no-dashboard \
+    if timeout 300 "$TW" run "$ROOT/tests/bluez/walk-50s.toml" --device treadwalk-sim --yes --no-dashboard \
         --cooldown 0 --summary-json "$R/drop.json" > "$R/drop.log" 2>&1 && why=$(summary_ok "$R/drop.json"); then
         if ! grep -q "fault drop" "$R/drop-sim.log"; then
             fail drop "the sim's drop did not happen during the walk"
@@ -196,9 +196,9 @@ fi
 # Stop on the console: both are shown, the console's stop is followed (stop_reason machine), the
 # belt is not commanded again, and the run exits 0
 if ! want lost; then :
-elif start_sim lost --fault control_lost@35s --fault console_stop@55s; then
+elif start_sim lost --fault control_lost@30s --fault console_stop@42s; then
     rm -f "$R/lost.json"
-    timeout 300 "$TW" run "$ROOT/tests/bluez/walk-75s.toml" --device treadwalk-sim --yes --no-dashboard \
+    timeout 300 "$TW" run "$ROOT/tests/bluez/walk-50s.toml" --device treadwalk-sim --yes --no-dashboard \
         --cooldown 0 --summary-json "$R/lost.json" > "$R/lost.log" 2>&1
     rc=$?
     if ! grep -q "fault console_stop" "$R/lost-sim.log"; then
@@ -275,7 +275,7 @@ fi
 # end and the belt is stopped
 if ! want crash; then :
 elif start_sim crash; then
-    "$TW" run "$ROOT/tests/bluez/walk-75s.toml" --device treadwalk-sim --yes --no-dashboard --cooldown 0 \
+    "$TW" run "$ROOT/tests/bluez/walk-50s.toml" --device treadwalk-sim --yes --no-dashboard --cooldown 0 \
         > "$R/crash-first.log" 2>&1 &
     FIRST_PID=$!
     if ! wait_for 120 grep -q "control point <- 02" "$R/crash-sim.log"; then
