@@ -15,6 +15,8 @@
 # it says why and exits 2: never a silent pass. Every wait is bounded; qemu is killed on every exit.
 # Environment: TREADWALK_BLUEZ_TIMEOUT (whole VM run, default 900 s), TREADWALK_BLUEZ_KEEP=1 keeps the
 # work folder (console log, per-case logs); TREADWALK_BLUEZ_CASES="scan info" runs only those.
+# TREADWALK_BLUEZ_CASES=bench runs only scripts/bench_bluez.py (opt-in, not in the default list): its
+# table is printed here and kept as results/bench-bluez.md and .json in the kept work folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd -P)"
@@ -165,6 +167,10 @@ if [ ! -s "$WORK/results/cases.txt" ]; then
     harness_fail "the VM stopped before any case ran (console above)."
 fi
 cat "$WORK/results/cases.txt"
+if [ -s "$WORK/results/bench-bluez.md" ]; then
+    echo "--- BlueZ bench (scripts/bench_bluez.py, inside the VM)"
+    cat "$WORK/results/bench-bluez.md"
+fi
 if grep -q '^FAIL' "$WORK/results/cases.txt"; then
     for f in "$WORK"/results/*.log; do
         [ -f "$f" ] || continue

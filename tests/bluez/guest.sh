@@ -299,5 +299,19 @@ else
     fail crash "the sim did not start: $(tail -n 1 "$R/crash-sim.log")"
 fi
 
+# ==== bench (opt-in: TREADWALK_BLUEZ_CASES=bench; not in the default list) ====================
+# scripts/bench_bluez.py starts its own sims on the same link (one plain, one with drop faults), so
+# the basic sim goes first; bleak's debug logging is off so it does not weigh on the figures.
+if want bench; then
+    stop_sim
+    if timeout 700 env -u BLEAK_LOGGING "$PY" "$ROOT/scripts/bench_bluez.py" --hci tcp-client:127.0.0.1:9001 \
+        --out "$R" > "$R/bench.log" 2>&1 && [ -s "$R/bench-bluez.md" ]; then
+        pass bench "$(grep -m1 '^one connection, in turns' "$R/bench-bluez.md" | cut -c1-110)"
+    else
+        fail bench "$(tail -n 1 "$R/bench.log")"
+    fi
+fi
+# ==== end bench ==================================================================================
+
 stop_sim
 say "cases done"
