@@ -176,3 +176,47 @@ async def test_scan_command_listens_once_as_bluez_requires() -> None:
         machines, straps = await _both(3.0, OneDiscoveryAtATime)
         assert [m.name for m in machines] == [TM]
         assert [s.name for s in straps] == [HR]
+
+
+async def test_strap_and_treadmill_connecting_at_once_take_turns_the_treadmill_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stacks refuse two connects at once (BlueZ: "operation already in progress"): started
+    together, the strap's and the treadmill's connects never overlap, and the strap's turn,
+    already under way, yields to the treadmill (its connect is cut short and tried again)."""
+    import treadwalk.heartrate.strap as strap_module
+    import treadwalk.treadmill.ftms as ftms_module
+    from treadwalk.core.radio_gate import gate
+
+    real = ftms_module.establish_connection
+    inside = 0
+    most = 0
+    order: list[str] = []
+
+    async def counted(client_class: object, device: object, name: str, **kwargs: object) -> object:
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+        try:
+            result = await real(client_class, device, name, **kwargs)  # type: ignore[arg-type]
+            order.append(name)
+            return result
+        finally:
+            inside -= 1
+
+    monkeypatch.setattr(ftms_module, "establish_connection", counted)
+    monkeypatch.setattr(strap_module, "establish_connection", counted)
+    async with rig() as r:
+        hr, tm = r.hr(), r.treadmill()
+        strap_task = asyncio.create_task(hr.__aenter__())
+        await asyncio.sleep(0)  # the strap asks first
+        async with tm:
+            await strap_task
+            try:
+                assert tm.connection is ConnectionState.CONNECTED
+                assert hr.connection is ConnectionState.CONNECTED
+                assert most == 1
+                assert order[0] == TM
+                assert gate().preempted >= 1
+            finally:
+                await hr.__aexit__(None, None, None)

@@ -16,6 +16,7 @@ from bleak.exc import BleakError
 
 from treadwalk import ftms
 from treadwalk.core.errors import HeartRateError
+from treadwalk.core.radio_gate import Turn, gate
 
 __all__ = ["FoundStrap", "scan_straps", "straps_in"]
 
@@ -32,10 +33,11 @@ async def scan_straps(
 ) -> list[FoundStrap]:
     """Every heart-rate strap heard within ``timeout_s``, strongest first."""
     try:
-        if backend is None:
-            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
-        else:
-            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=backend)
+        async with gate().turn(Turn.SCAN):  # never while this process connects
+            if backend is None:
+                found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
+            else:
+                found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=backend)
     except (BleakError, OSError) as exc:
         raise HeartRateError(
             f"No usable Bluetooth adapter ({type(exc).__name__}: {exc}); check one is plugged in and "

@@ -211,13 +211,21 @@ class Central:
     # ---- scanning -----------------------------------------------------------------------------
 
     async def start_scan(self, scanner: ScanListener, *, active: bool = True) -> None:
+        # shielded: a scan cut short (a timeout, the connect gate) must not cut an HCI command in
+        # half; Bumble's host then fails the next command it sends ("invalid state")
+        await asyncio.shield(self._start_scan(scanner, active=active))
+
+    async def stop_scan(self, scanner: ScanListener) -> None:
+        await asyncio.shield(self._stop_scan(scanner))
+
+    async def _start_scan(self, scanner: ScanListener, *, active: bool) -> None:
         async with self._scan_lock:
             first = not self._scanners
             self._scanners.add(scanner)
             if first and not self._closed:
                 await self.device.start_scanning(active=active, filter_duplicates=False)
 
-    async def stop_scan(self, scanner: ScanListener) -> None:
+    async def _stop_scan(self, scanner: ScanListener) -> None:
         async with self._scan_lock:
             if scanner not in self._scanners:
                 return

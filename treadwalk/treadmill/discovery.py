@@ -16,6 +16,7 @@ from bleak.exc import BleakError
 
 from treadwalk import ftms
 from treadwalk.core.errors import DecodeError, TreadmillError
+from treadwalk.core.radio_gate import Turn, gate
 
 __all__ = ["FoundMachine", "Heard", "listen", "machines_in", "no_adapter", "scan"]
 
@@ -49,10 +50,11 @@ async def listen(timeout_s: float = 5.0, *, backend: type[BaseBleakScanner] | No
     treadmills and straps share it (BlueZ refuses a second discovery from the same process while one
     runs: "Operation already in progress")."""
     try:
-        if backend is None:
-            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
-        else:
-            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=backend)
+        async with gate().turn(Turn.SCAN):  # never while this process connects
+            if backend is None:
+                found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
+            else:
+                found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=backend)
     except (BleakError, OSError) as exc:
         raise no_adapter(exc) from exc
     return list(found.values())
