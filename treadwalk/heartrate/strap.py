@@ -29,14 +29,21 @@ from bleak.exc import BleakError
 from bleak_retry_connector import BleakNotFoundError, establish_connection
 
 from treadwalk import ftms
+from treadwalk.core import bluez
 from treadwalk.core.clock import Clock
 from treadwalk.core.errors import DecodeError, HeartRateError
 from treadwalk.core.heart import HrReading, HrSourceKind, HrStatus, HrTracker
 from treadwalk.core.model import ConnectionState
+from treadwalk.core.radio_gate import Turn, gate
 
 __all__ = ["BleHeartRate", "BleakBackends"]
 
 log = logging.getLogger(__name__)
+
+_NOTIFY_KWARGS: dict[str, Any] = {
+    "bluez": {"use_start_notify": True}
+}  # never AcquireNotify (see FtmsTreadmill)
+_PREEMPTED_TRIES = 3  # the treadmill cut our turn short this many times: give up for now
 
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
 
@@ -126,8 +133,20 @@ class BleHeartRate:
         self._closing = False
         self._connection = ConnectionState.CONNECTING
         try:
-            self._device = await self._find()
-            await self._connect_once()
+            for tries_left in range(_PREEMPTED_TRIES - 1, -1, -1):
+                try:
+                    # the strap's turn yields to the treadmill's (a reconnect): then try again
+                    async with gate().turn(Turn.STRAP):
+                        self._device = await self._find()
+                        await self._connect_once()
+                    break
+                except TimeoutError:
+                    await self._disconnect()
+                    if not tries_left:
+                        raise HeartRateError(
+                            "The heart-rate strap could not connect while the treadmill was reconnecting; "
+                            "try again, or run with --hr none."
+                        ) from None
         except BaseException:
             await self._disconnect()
             self._connection = ConnectionState.DISCONNECTED
@@ -199,6 +218,8 @@ class BleHeartRate:
                 "(most straps take one connection), or run with --hr none."
             ) from exc
         except (BleakError, TimeoutError) as exc:
+            if (found := bluez.problem(exc)) is not None:
+                raise HeartRateError(self._advice(found)) from exc
             raise HeartRateError(
                 f"Could not connect to the heart-rate strap {label} ({exc}); move closer and try again, "
                 "or run with --hr none."
@@ -207,10 +228,31 @@ class BleHeartRate:
         try:
             await self._setup(client)
         except (BleakError, TimeoutError, EOFError, OSError) as exc:
+            if (found := bluez.problem(exc)) is not None:
+                raise HeartRateError(self._advice(found)) from exc
             raise HeartRateError(
                 f"The heart-rate strap {label} dropped while setting up ({exc}); try again."
             ) from exc
         self._connection = ConnectionState.CONNECTED
+
+    def _advice(self, found: bluez.BluezProblem) -> str:
+        assert self._device is not None
+        label = self._device.name or self._device.address
+        sentence = bluez.advice(found, label, self._device.address, what="heart-rate strap")
+        return sentence.removesuffix(".") + ", or run with --hr none."
+
+    async def _find_again(self) -> None:
+        """Scan for the strap we had, by address (BlueZ forgets devices it is not connected to)."""
+        assert self._device is not None
+        kwargs: dict[str, Any] = {}
+        if self._scanner_backend is not None:
+            kwargs["backend"] = self._scanner_backend
+        with contextlib.suppress(BleakError, OSError):
+            device = await BleakScanner.find_device_by_address(
+                self._device.address, timeout=self._scan_timeout_s, **kwargs
+            )
+            if device is not None:
+                self._device = device
 
     async def _setup(self, client: BleakClient) -> None:
         services = client.services
@@ -236,8 +278,8 @@ class BleHeartRate:
                     self._on_battery(battery, await client.read_gatt_char(battery))
             if "notify" in battery.properties:
                 with contextlib.suppress(BleakError):
-                    await client.start_notify(battery, self._on_battery)
-        await client.start_notify(measurement, self._on_measurement)
+                    await client.start_notify(battery, self._on_battery, **_NOTIFY_KWARGS)
+        await client.start_notify(measurement, self._on_measurement, **_NOTIFY_KWARGS)
 
     async def _disconnect(self) -> None:
         client, self._client = self._client, None
@@ -290,7 +332,9 @@ class BleHeartRate:
             await asyncio.sleep(self._backoff_s[min(attempt, len(self._backoff_s) - 1)])
             attempt += 1
             try:
-                async with asyncio.timeout(self._scan_timeout_s + 20.0):
+                async with asyncio.timeout(self._scan_timeout_s + 20.0), gate().turn(Turn.STRAP):
+                    if attempt > 1:
+                        await self._find_again()
                     await self._connect_once()
             except (HeartRateError, TimeoutError, BleakError, EOFError, OSError) as exc:
                 log.info("heart-rate strap reconnect attempt %d failed: %s", attempt, exc)

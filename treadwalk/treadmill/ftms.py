@@ -32,9 +32,10 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
-from bleak_retry_connector import BleakNotFoundError, establish_connection
+from bleak_retry_connector import BleakNotFoundError, clear_cache, establish_connection
 
 from treadwalk import ftms
+from treadwalk.core import bluez
 from treadwalk.core.axis import Quantity, Range
 from treadwalk.core.clock import Clock
 from treadwalk.core.errors import CommandRejected, ConnectionLost, DecodeError, DeviceNotFound, TreadmillError
@@ -48,6 +49,7 @@ from treadwalk.core.model import (
     MachineEvent,
     TreadmillState,
 )
+from treadwalk.core.radio_gate import Turn, gate
 from treadwalk.core.units import KM_PER_MILE, Grid
 
 from .control import ControlPoint, confirmation
@@ -59,6 +61,12 @@ __all__ = ["BleakBackends", "FtmsTreadmill"]
 
 log = logging.getLogger(__name__)
 
+# bleak's BlueZ backend: StartNotify, never AcquireNotify (which loses what the machine sends
+# before the subscription is set up); explicit, so a change of bleak's default changes nothing here
+_NOTIFY_KWARGS: dict[str, Any] = {"bluez": {"use_start_notify": True}}
+# BlueZ "operation already in progress": waits before trying again, then the advice
+_IN_PROGRESS_BACKOFF_S = (0.5, 1.0, 2.0)
+
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
 # Confirmation from data, per axis: within ``near`` of the target, or moved ``moved`` toward it;
 # and the status op that echoes a change of it.
@@ -66,6 +74,10 @@ _CONFIRM: dict[Quantity, tuple[float, float, int]] = {
     Quantity.SPEED: (0.05, 0.1, ftms.StatusOp.TARGET_SPEED_CHANGED),
     Quantity.INCLINE: (0.06, 0.2, ftms.StatusOp.TARGET_INCLINE_CHANGED),
 }
+
+
+class _MissingService(TreadmillError):
+    """Connected, but the FTMS service is not among the services read (perhaps a stale cache)."""
 
 
 class BleakBackends(Protocol):
@@ -179,8 +191,9 @@ class FtmsTreadmill:
         self._closing = False
         self._set_connection(ConnectionState.CONNECTING, "connecting")
         try:
-            self._device = await self._find()
-            await self._connect_once()
+            async with gate().turn(Turn.TREADMILL):
+                self._device = await self._find()
+                await self._connect_once()
         except BaseException:
             await self._disconnect()
             self._set_connection(ConnectionState.DISCONNECTED, "could not connect")
@@ -243,7 +256,73 @@ class FtmsTreadmill:
             )
         return device
 
+    async def _find_again(self, within_s: float) -> None:
+        """Scan for the machine we had (by its address) so the connect uses what the stack knows
+        now; when it is not heard, the old device is kept (BlueZ may still hold it)."""
+        assert self._device is not None
+        address = self._device.address
+        kwargs: dict[str, Any] = {}
+        if self._scanner_backend is not None:
+            kwargs["backend"] = self._scanner_backend
+        timeout_s = max(0.5, min(self._scan_timeout_s, within_s / 2))
+        try:
+            device = await BleakScanner.find_device_by_address(address, timeout=timeout_s, **kwargs)
+        except (BleakError, OSError) as exc:
+            log.info("scanning again for %s failed: %s", address, exc)
+            return
+        if device is None and self._scanner_backend is None:
+            from treadwalk.treadmill.bluez import connected_device
+
+            device = await connected_device(address)
+        if device is not None:
+            self._device = device
+
     async def _connect_once(self) -> None:
+        """Connect and set up. BlueZ's "in progress" is waited out a few times; services missing
+        after connecting (BlueZ's cache can be stale after a firmware update) are read again once,
+        from the machine."""
+        assert self._device is not None
+        label = self._device.name or self._device.address
+        try:
+            await self._connect_and_set_up(fresh_services=False)
+        except _MissingService:
+            log.info("%s: the FTMS service is missing; reading the services again, uncached", label)
+            await self._disconnect()
+            if self._client_backend is None:  # the OS stack (BlueZ): drop its cache of this device
+                with contextlib.suppress(Exception):
+                    await clear_cache(self._device.address)
+            try:
+                await self._connect_and_set_up(fresh_services=True)
+            except _MissingService as exc:
+                raise TreadmillError(str(exc)) from None
+
+    async def _connect_and_set_up(self, *, fresh_services: bool) -> None:
+        assert self._device is not None
+        label = self._device.name or self._device.address
+        for wait_s in (*_IN_PROGRESS_BACKOFF_S, None):
+            try:
+                await self._establish(fresh_services=fresh_services)
+                break
+            except ConnectionLost as exc:
+                found = bluez.problem(exc.__cause__ or exc)
+                if found is bluez.BluezProblem.IN_PROGRESS and wait_s is not None:
+                    log.info("BlueZ: a connection to %s is already in progress; trying again", label)
+                    await asyncio.sleep(wait_s)
+                    continue
+                if found is not None:
+                    raise TreadmillError(bluez.advice(found, label, self._device.address)) from exc
+                raise
+        assert self._client is not None
+        try:
+            await self._setup(self._client)
+        except (BleakError, TimeoutError) as exc:
+            if (found := bluez.problem(exc)) is not None:
+                raise TreadmillError(bluez.advice(found, label, self._device.address)) from exc
+            raise ConnectionLost(f"The link dropped while setting up ({exc}); try again.") from exc
+        self._connected.set()
+        self._set_connection(ConnectionState.CONNECTED, "connected")
+
+    async def _establish(self, *, fresh_services: bool) -> None:
         assert self._device is not None
         kwargs: dict[str, Any] = {}
         if self._client_backend is not None:
@@ -255,6 +334,7 @@ class FtmsTreadmill:
                 self._device.name or self._device.address,
                 disconnected_callback=self._on_disconnected,
                 max_attempts=self._connect_attempts,
+                use_services_cache=not fresh_services,
                 **kwargs,
             )
         except BleakNotFoundError as exc:
@@ -268,17 +348,11 @@ class FtmsTreadmill:
                 "and try again."
             ) from exc
         self._client = client
-        try:
-            await self._setup(client)
-        except (BleakError, TimeoutError) as exc:
-            raise ConnectionLost(f"The link dropped while setting up ({exc}); try again.") from exc
-        self._connected.set()
-        self._set_connection(ConnectionState.CONNECTED, "connected")
 
     async def _setup(self, client: BleakClient) -> None:
         services = client.services
         if services.get_service(ftms.FTMS_SERVICE_UUID) is None:
-            raise TreadmillError(
+            raise _MissingService(
                 f"{client.name or client.address} has no Fitness Machine Service; it is not an FTMS "
                 "treadmill (run 'treadwalk scan' to list the ones in range)."
             )
@@ -360,7 +434,7 @@ class FtmsTreadmill:
         for uuid, callback in subscriptions:
             char = services.get_characteristic(uuid)
             if char is not None and ({"notify", "indicate"} & set(char.properties)):
-                await client.start_notify(char, callback)
+                await client.start_notify(char, callback, **_NOTIFY_KWARGS)
 
     async def _disconnect(self) -> None:
         client, self._client = self._client, None
@@ -406,7 +480,11 @@ class FtmsTreadmill:
             await asyncio.sleep(delay)
             attempt += 1
             try:
-                async with asyncio.timeout(max(0.1, deadline - loop.time())):
+                async with asyncio.timeout(max(0.1, deadline - loop.time())), gate().turn(Turn.TREADMILL):
+                    if attempt > 1:
+                        # BlueZ forgets a device it is not connected to once its TemporaryTimeout
+                        # passes: after a failed attempt, look for the machine again
+                        await self._find_again(deadline - loop.time())
                     await self._connect_once()
             except (TreadmillError, TimeoutError) as exc:
                 log.info("reconnect attempt %d failed: %s", attempt, exc)
