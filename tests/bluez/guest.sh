@@ -257,7 +257,7 @@ elif start_sim acquired; then
         rc=$?
         if [ "$rc" != 1 ]; then
             fail acquired "exit $rc, not 1: $(tail -n 1 "$R/acquired.log")"
-        elif ! one_sentence "$R/acquired.log" || ! grep -q "^treadwalk:.*another app" "$R/acquired.log"; then
+        elif ! one_sentence "$R/acquired.log" || ! grep -qi "^treadwalk:.*another app" "$R/acquired.log"; then
             fail acquired "not one sentence about another app: $(grep -m 2 -v '^$' "$R/acquired.log" | tr '\n' ' ' | cut -c1-200)"
         elif grep -q "control point <- 07" "$R/acquired-sim.log"; then
             fail acquired "the belt was started"
